@@ -1,0 +1,99 @@
+"""The capability interface both backends implement (``graph/`` and ``ews/``).
+
+Actions only see these two protocols: a ``Backend`` for the tenant (searchable mailboxes,
+fan-out search, connection facts) and a ``MailboxBackend`` per mailbox with one method per
+capability. Messages are addressed by ``ref``: a Graph id, an EWS ItemId, or an
+``internet_message_id`` (``<...@...>``); ``resolve`` turns any of those into the message.
+Errors are ``exchange_pack.errors`` exceptions, never backend-specific ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from .models import (
+    AttachmentInfo,
+    Contact,
+    DeleteType,
+    JunkResult,
+    MailboxInfo,
+    MailboxStatus,
+    MessageRef,
+    MessageSummary,
+    OutgoingMessage,
+    OutOfOffice,
+    Page,
+    SearchCriteria,
+    SentMessage,
+)
+
+ByteStream = AbstractContextManager[Iterator[bytes]]
+
+
+def is_internet_message_id(ref: str) -> bool:
+    """``<local@domain>``: the one message reference both backends understand."""
+    return ref.startswith("<") and ref.endswith(">") and "@" in ref
+
+
+class MailboxBackend(Protocol):
+    address: str
+
+    def resolve(self, ref: str) -> MessageSummary:
+        """The message named by a backend id or internet_message_id (MessageNotFoundError)."""
+
+    def search(
+        self, criteria: SearchCriteria, limit: int, cursor: str | None = None
+    ) -> Page[MessageSummary]: ...
+
+    def open_mime(self, message: MessageRef) -> ByteStream:
+        """Streams the full RFC 5322 MIME."""
+
+    def attachments(self, message: MessageRef) -> list[AttachmentInfo]: ...
+
+    def open_attachment(self, message: MessageRef, attachment: AttachmentInfo) -> ByteStream:
+        """Streams a file attachment's bytes, or an item attachment as MIME (.eml)."""
+
+    def delete_attachment(self, message: MessageRef, attachment: AttachmentInfo) -> None: ...
+
+    def copy(
+        self, message: MessageRef, destination_folder: str, destination_mailbox: str | None
+    ) -> MessageRef: ...
+
+    def move(self, message: MessageRef, destination_folder: str) -> MessageRef: ...
+
+    def delete(self, message: MessageRef, delete_type: DeleteType) -> None: ...
+
+    def mark_junk(
+        self, message: MessageRef, *, is_junk: bool, move: bool, block_sender: bool
+    ) -> JunkResult: ...
+
+    def send(self, draft: OutgoingMessage) -> SentMessage: ...
+
+    def reply(
+        self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool
+    ) -> SentMessage: ...
+
+    def out_of_office(self) -> OutOfOffice: ...
+
+    def contacts(
+        self, query: str | None, limit: int, cursor: str | None = None
+    ) -> Page[Contact]: ...
+
+
+class Backend(Protocol):
+    name: str  # "graph" | "ews"
+
+    def mailbox(self, address: str) -> MailboxBackend: ...
+
+    def searchable_mailboxes(self, limit: int | None = None) -> list[MailboxInfo]: ...
+
+    def search_many(
+        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """One search per mailbox with bounded concurrency (Graph: ``$batch``); a failing
+        mailbox gets its status, the others still answer."""
+
+    def probe(self) -> dict[str, Any]:
+        """For test_connection: token facts (auth method, expiry, roles) and reachability."""
