@@ -1,0 +1,118 @@
+"""The msal token cache persisted in a private file, shared safely by concurrent action processes.
+
+Each action is its own process, so without a file every run would ask the token endpoint again.
+Reads and writes happen under an exclusive advisory lock held around the whole acquisition: when
+several processes start at once, the first fetches the token and the others find it in the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msal
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the atomic replace still keeps the file whole.
+    fcntl = None  # type: ignore[assignment]
+
+DISABLED = "none"
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/exchange-pack/tokens`` (``~/.cache/...`` when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "exchange-pack" / "tokens"
+
+
+def default_cache_path(cloud: str, authority: str, client_id: str, credential_key: str) -> Path:
+    """One file per cloud, tenant, app and credential.
+
+    The credential is part of the key (as a one-way hash) so that a wrong or rotated secret is
+    checked by the token endpoint instead of being hidden by a token cached for the right one.
+    """
+    digest = hashlib.sha256(
+        "\n".join((cloud, authority.lower(), client_id.lower(), credential_key)).encode()
+    ).hexdigest()[:32]
+    return default_cache_dir() / f"{cloud}-{digest}.json"
+
+
+class PersistentTokenCache:
+    """An msal ``SerializableTokenCache`` mirrored in a mode-0600 file (or memory only)."""
+
+    def __init__(self, path: Path | None, warn: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.cache = msal.SerializableTokenCache()
+        self._warn = warn or (lambda text: None)
+
+    @classmethod
+    def from_setting(
+        cls, setting: str | None, default: Callable[[], Path], warn: Callable[[str], None]
+    ) -> PersistentTokenCache:
+        """From ``token_cache_path``: a file path, ``none`` (memory only) or unset (default)."""
+        if setting is not None and setting.strip().lower() == DISABLED:
+            return cls(None, warn)
+        path = Path(setting).expanduser() if setting else default()
+        return cls(path, warn)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[msal.SerializableTokenCache]:
+        """Locks the file, loads it, yields the cache and writes it back if msal changed it."""
+        if self.path is None:
+            yield self.cache
+            return
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            self._warn(f"Token cache disabled: cannot use {self.path.parent} ({exc.strerror}).")
+            self.path = None
+            yield self.cache
+            return
+        try:
+            if fcntl is not None:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            self._load()
+            yield self.cache
+            if self.cache.has_state_changed:
+                self._save()
+        finally:
+            os.close(lock_fd)  # closing the descriptor releases the lock
+
+    def _load(self) -> None:
+        assert self.path is not None
+        try:
+            state = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self._warn(f"Token cache {self.path} unreadable ({exc.strerror}); starting empty.")
+            return
+        try:
+            self.cache.deserialize(state)
+        except ValueError:
+            self._warn(f"Token cache {self.path} is corrupt; it will be rewritten.")
+            self.cache.deserialize("{}")
+            self.cache.has_state_changed = True
+
+    def _save(self) -> None:
+        assert self.path is not None
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()  # left over by a crashed process that had the same pid
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.cache.serialize())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.path)
+            self.cache.has_state_changed = False
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            self._warn(f"Token cache {self.path} not written ({exc.strerror}).")
