@@ -129,6 +129,9 @@ class MailboxStatus(Model):
     count: int = 0
     error: str | None = None
     retry_after_seconds: float | None = None
+    # The backend's page cursor when more messages match than ``limit`` (search_many); the
+    # search action folds it into its own cursor and does not output it.
+    next_cursor: str | None = None
 
 
 class Page(Model, Generic[T]):
