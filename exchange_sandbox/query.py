@@ -42,11 +42,12 @@ or ``ErrorInvalidArgument``).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Union
+
+from .mime import html_to_text
 
 if TYPE_CHECKING:
     from .store import Address, Message
@@ -189,15 +190,6 @@ AttachmentNames = Callable[[str], Iterable[str]]
 
 
 # -- evaluation --------------------------------------------------------------------------------
-
-
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_SPACE = re.compile(r"\s+")
-
-
-def html_to_text(markup: str) -> str:
-    """Visible text of an HTML body, whitespace folded."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
 
 
 class _Subject:

@@ -16,11 +16,21 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import ids
+from . import ids, query
+from .mime import (
+    ParsedAttachment,
+    ParsedMessage,
+    append_attachment,
+    format_addresses,
+    parse_mime,
+    remove_attachment,
+    rewrite,
+)
+from .mime import build_mime as build_mime  # re-exported: part of the store contract
 
 MailboxType = Literal["user", "shared", "room", "equipment"]
 Importance = Literal["low", "normal", "high"]
@@ -631,6 +641,130 @@ class Store:
         return Folder(folder_id, mailbox_id, parent.id, None, display_name)
 
     # -- messages -----------------------------------------------------------------------------
+    _MESSAGE_COLUMNS = (
+        "id, mailbox_id, folder_id, version, internet_message_id, conversation_id, subject, "
+        "sender, from_, to_, cc, bcc, reply_to, sent_at, received_at, created_at, modified_at, "
+        "is_read, is_draft, importance, has_attachments, size, body_type, body, body_preview, "
+        "categories, in_reply_to, headers"
+    )
+
+    @staticmethod
+    def _message_from(row: sqlite3.Row | tuple[Any, ...]) -> Message:
+        return Message(
+            id=row[0],
+            mailbox_id=row[1],
+            folder_id=row[2],
+            version=row[3],
+            internet_message_id=row[4],
+            conversation_id=row[5],
+            subject=row[6],
+            sender=_addr_from(row[7]),
+            from_=_addr_from(row[8]),
+            to=_addrs_from(row[9]),
+            cc=_addrs_from(row[10]),
+            bcc=_addrs_from(row[11]),
+            reply_to=_addrs_from(row[12]),
+            sent_at=from_db_time(row[13]),
+            received_at=from_db_time(row[14]),  # type: ignore[arg-type]
+            created_at=from_db_time(row[15]),  # type: ignore[arg-type]
+            modified_at=from_db_time(row[16]),  # type: ignore[arg-type]
+            is_read=bool(row[17]),
+            is_draft=bool(row[18]),
+            importance=row[19],
+            has_attachments=bool(row[20]),
+            size=row[21],
+            body_type=row[22],
+            body=row[23],
+            body_preview=row[24],
+            categories=json.loads(row[25]),
+            in_reply_to=row[26],
+            headers=[tuple(h) for h in json.loads(row[27])],  # type: ignore[misc]
+        )
+
+    @staticmethod
+    def _parsed_columns(parsed: ParsedMessage) -> tuple[Any, ...]:
+        """The indexed columns that come from the MIME (internet_message_id .. headers)."""
+        return (
+            parsed.internet_message_id,
+            parsed.conversation_id,
+            parsed.subject,
+            _addr_json(parsed.sender),
+            _addr_json(parsed.from_),
+            _addrs_json(parsed.to),
+            _addrs_json(parsed.cc),
+            _addrs_json(parsed.bcc),
+            _addrs_json(parsed.reply_to),
+            to_db_time(parsed.sent_at),
+        )
+
+    def _attachment_rows(
+        self,
+        message_id: str,
+        mailbox_id: int,
+        parts: list[ParsedAttachment],
+        keep_ids: list[str | None],
+        when: str | None,
+    ) -> list[tuple[Any, ...]]:
+        rows = []
+        for position, part in enumerate(parts):
+            attachment_id = keep_ids[position] if position < len(keep_ids) else None
+            rows.append(
+                (
+                    attachment_id or self._new_id("attachment", mailbox_id),
+                    message_id,
+                    position,
+                    part.name,
+                    part.content_type,
+                    len(part.content),
+                    int(part.is_inline),
+                    part.content_id,
+                    part.kind,
+                    when,
+                    part.content,
+                )
+            )
+        return rows
+
+    def _new_message_rows(
+        self, new: NewMessage, now: dt.datetime
+    ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        message_id = self._new_id("message", new.mailbox_id)
+        parsed = new.parsed or parse_mime(new.mime)
+        stamp = to_db_time(now)
+        received = to_db_time(new.received_at or parsed.sent_at or now)
+        row = (
+            message_id,
+            new.mailbox_id,
+            new.folder_id,
+            1,
+            *self._parsed_columns(parsed),
+            received,
+            stamp,
+            stamp,
+            int(new.is_read),
+            int(new.is_draft),
+            parsed.importance,
+            int(any(not a.is_inline for a in parsed.attachments)),
+            len(new.mime),
+            parsed.body_type,
+            parsed.body,
+            parsed.body_preview,
+            json.dumps(list(new.categories)),
+            parsed.in_reply_to,
+            json.dumps(parsed.headers),
+            new.mime,
+        )
+        attachments = self._attachment_rows(
+            message_id, new.mailbox_id, parsed.attachments, [], stamp
+        )
+        return row, attachments
+
+    def _resolve_folder_id(self, mailbox_id: int, folder_ref: str) -> str:
+        folder = self.folder(mailbox_id, folder_ref)
+        if folder is None:
+            raise StoreError(f"no folder {folder_ref} in mailbox {mailbox_id}")
+        return folder.id
+
     def add_message(
         self,
         mailbox_id: int,
@@ -643,9 +777,55 @@ class Store:
         categories: Iterable[str] = (),
     ) -> Message:
         """Parses the MIME, stores it with its attachments, returns the new message."""
+        new = NewMessage(
+            mailbox_id,
+            self._resolve_folder_id(mailbox_id, folder_id),
+            mime,
+            received_at=received_at,
+            is_read=is_read,
+            is_draft=is_draft,
+            categories=list(categories),
+        )
+        message_id = self.add_messages([new])[0]
+        found = self.message(message_id)
+        assert found is not None
+        return found
+
+    def add_messages(self, messages: Iterable[NewMessage]) -> list[str]:
+        """Bulk insert (seeds): one transaction, ``executemany``; returns the new ids in order.
+
+        ``folder_id`` must already be a folder id (EWS form); a pre-parsed ``parsed`` skips
+        parsing the MIME again (templates)."""
+        now = utcnow()
+        message_rows: list[tuple[Any, ...]] = []
+        attachment_rows: list[tuple[Any, ...]] = []
+        for new in messages:
+            row, attachments = self._new_message_rows(new, now)
+            message_rows.append(row)
+            attachment_rows.extend(attachments)
+        placeholders = ", ".join("?" * 29)
+        with self._write() as conn:
+            conn.executemany(f"INSERT INTO messages VALUES ({placeholders})", message_rows)
+            conn.executemany(
+                "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", attachment_rows
+            )
+        return [row[0] for row in message_rows]
 
     def message(self, message_id: str) -> Message | None:
         """By either id form; None when absent or malformed."""
+        canonical = ids.canonical(message_id, "message")
+        if canonical is None:
+            return None
+        rows = self._query(
+            f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE id = ?", (canonical,)
+        )
+        return self._message_from(rows[0]) if rows else None
+
+    def _require(self, message_id: str) -> Message:
+        found = self.message(message_id)
+        if found is None:
+            raise StoreError(f"no message {message_id}")
+        return found
 
     def messages(
         self,
@@ -655,32 +835,307 @@ class Store:
         include_drafts: bool = True,
     ) -> list[Message]:
         """Every message of a mailbox (or of these folders), newest received first."""
+        sql = f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ?"
+        params: list[Any] = [mailbox_id]
+        if folder_ids is not None:
+            wanted = [ids.canonical(f, "folder") or f for f in folder_ids]
+            if not wanted:
+                return []
+            sql += f" AND folder_id IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        if not include_drafts:
+            sql += " AND is_draft = 0"
+        rows = self._query(sql + " ORDER BY received_at DESC, id", params)
+        return [self._message_from(r) for r in rows]
+
+    def search(
+        self,
+        mailbox_id: int,
+        predicate: query.Predicate,
+        folder_ids: Iterable[str] | None = None,
+        *,
+        include_drafts: bool = True,
+    ) -> list[Message]:
+        """``messages()`` filtered by a query predicate, newest received first."""
+        candidates = self.messages(mailbox_id, folder_ids, include_drafts=include_drafts)
+        names = self.attachment_names([m.id for m in candidates if m.has_attachments])
+        return query.filter_messages(predicate, candidates, lambda mid: names.get(mid, []))
+
+    def attachment_names(self, message_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Attachment names of many messages at once, in attachment order."""
+        wanted = list(message_ids)
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._query(
+                "SELECT message_id, name FROM attachments WHERE message_id IN "
+                f"({', '.join('?' * len(chunk))}) ORDER BY message_id, position",
+                chunk,
+            )
+            for message_id, name in rows:
+                found.setdefault(message_id, []).append(name)
+        return found
 
     def find_by_internet_message_id(
         self, mailbox_id: int, internet_message_id: str
-    ) -> list[Message]: ...
-    def mime(self, message_id: str) -> bytes: ...
+    ) -> list[Message]:
+        """Messages of a mailbox with this Message-ID (with or without angle brackets)."""
+        bare = internet_message_id.strip().strip("<>")
+        rows = self._query(
+            f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? "
+            "AND internet_message_id IN (?, ?) ORDER BY received_at DESC, id",
+            (mailbox_id, f"<{bare}>", bare),
+        )
+        return [self._message_from(r) for r in rows]
+
+    def mime(self, message_id: str) -> bytes:
+        """The stored MIME of a message."""
+        rows = self._query(
+            "SELECT mime FROM messages WHERE id = ?", (ids.canonical(message_id, "message"),)
+        )
+        if not rows:
+            raise StoreError(f"no message {message_id}")
+        return bytes(rows[0][0])
+
+    def _iter_blob(
+        self, table: str, column: str, key: str | None, chunk_size: int
+    ) -> Iterator[bytes]:
+        # A private connection: its read snapshot stays stable while the caller streams, and
+        # the thread's own connection stays free for writes.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("BEGIN")
+            rows = conn.execute(f"SELECT rowid FROM {table} WHERE id = ?", (key,)).fetchall()
+            if not rows:
+                raise StoreError(f"no {table} row {key}")
+            with conn.blobopen(table, column, rows[0][0], readonly=True) as blob:
+                while chunk := blob.read(chunk_size):
+                    yield chunk
+        finally:
+            conn.close()
+
     def iter_mime(self, message_id: str, chunk_size: int = 1 << 16) -> Iterator[bytes]:
         """Streams the stored MIME (sqlite blob I/O), for large messages."""
+        key = ids.canonical(message_id, "message")
+        if key is None or self.message(key) is None:
+            raise StoreError(f"no message {message_id}")
+        return self._iter_blob("messages", "mime", key, chunk_size)
+
+    def _store_mime(
+        self,
+        conn: sqlite3.Connection,
+        message: Message,
+        mime: bytes,
+        attachment_ids: Callable[[list[ParsedAttachment]], list[str | None]],
+    ) -> None:
+        """Re-indexes a message from new MIME; ``attachment_ids`` names the parts' ids."""
+        parsed = parse_mime(mime)
+        stamp = to_db_time(utcnow())
+        conn.execute(
+            "UPDATE messages SET internet_message_id = ?, conversation_id = ?, subject = ?, "
+            "sender = ?, from_ = ?, to_ = ?, cc = ?, bcc = ?, reply_to = ?, sent_at = ?, "
+            "importance = ?, has_attachments = ?, size = ?, body_type = ?, body = ?, "
+            "body_preview = ?, in_reply_to = ?, headers = ?, mime = ?, version = version + 1, "
+            "modified_at = ? WHERE id = ?",
+            (
+                *self._parsed_columns(parsed),
+                parsed.importance,
+                int(any(not a.is_inline for a in parsed.attachments)),
+                len(mime),
+                parsed.body_type,
+                parsed.body,
+                parsed.body_preview,
+                parsed.in_reply_to,
+                json.dumps(parsed.headers),
+                mime,
+                stamp,
+                message.id,
+            ),
+        )
+        keep = attachment_ids(parsed.attachments)
+        conn.execute("DELETE FROM attachments WHERE message_id = ?", (message.id,))
+        conn.executemany(
+            "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._attachment_rows(message.id, message.mailbox_id, parsed.attachments, keep, stamp),
+        )
+
+    def _current_attachment_ids(self, message_id: str) -> list[str]:
+        return [a.id for a in self.attachments(message_id)]
+
+    _FLAG_FIELDS = ("is_read", "categories", "is_draft", "folder_id")
+    _MIME_HEADERS = {
+        "subject": "Subject",
+        "to": "To",
+        "cc": "Cc",
+        "bcc": "Bcc",
+        "reply_to": "Reply-To",
+    }
 
     def update_message(self, message_id: str, **fields: Any) -> Message:
         """Mutable fields: is_read, categories, importance, subject, body, body_type, to, cc,
         bcc, reply_to, is_draft, folder_id. Draft edits regenerate the MIME."""
+        message = self._require(message_id)
+        unknown = set(fields) - set(self._FLAG_FIELDS) - set(self._MIME_HEADERS)
+        unknown -= {"importance", "body", "body_type"}
+        if unknown:
+            raise TypeError(f"not mutable: {', '.join(sorted(unknown))}")
+        with self._write() as conn:
+            if "folder_id" in fields:
+                fields["folder_id"] = self._resolve_folder_id(
+                    message.mailbox_id, fields["folder_id"]
+                )
+            flags = {k: v for k, v in fields.items() if k in self._FLAG_FIELDS}
+            if flags:
+                values = [
+                    json.dumps(list(v))
+                    if k == "categories"
+                    else (int(v) if k != "folder_id" else v)
+                    for k, v in flags.items()
+                ]
+                assignments = ", ".join(f"{k} = ?" for k in flags)
+                conn.execute(
+                    f"UPDATE messages SET {assignments}, version = version + 1, modified_at = ? "
+                    "WHERE id = ?",
+                    (*values, to_db_time(utcnow()), message.id),
+                )
+            mime_fields = {k: v for k, v in fields.items() if k not in self._FLAG_FIELDS}
+            if mime_fields:
+                self._rewrite(conn, message, mime_fields)
+        return self._require(message.id)
 
-    def replace_mime(self, message_id: str, mime: bytes) -> Message: ...
+    def _rewrite(self, conn: sqlite3.Connection, message: Message, changes: dict[str, Any]) -> None:
+        headers: dict[str, str | None] = {}
+        for name, header in self._MIME_HEADERS.items():
+            if name in changes:
+                value = changes[name]
+                if name == "subject":
+                    headers[header] = value
+                else:
+                    headers[header] = format_addresses(list(value)) if value else None
+        if "importance" in changes:
+            importance = changes["importance"]
+            headers["Importance"] = None if importance == "normal" else importance.capitalize()
+            headers["X-Priority"] = {"high": "1 (Highest)", "low": "5 (Lowest)"}.get(importance)
+        mime = rewrite(
+            self.mime(message.id),
+            header_changes=headers,
+            body=changes.get("body"),
+            body_type=changes.get("body_type"),
+        )
+        current = self._current_attachment_ids(message.id)
+        self._store_mime(conn, message, mime, lambda parts: list(current))
+
+    def replace_mime(self, message_id: str, mime: bytes) -> Message:
+        """Replaces a message's MIME; attachments keep their ids where the same name sits at
+        the same position."""
+        message = self._require(message_id)
+        current = self.attachments(message.id)
+
+        def same_place(parts: list[ParsedAttachment]) -> list[str | None]:
+            return [
+                current[i].id if i < len(current) and current[i].name == part.name else None
+                for i, part in enumerate(parts)
+            ]
+
+        with self._write() as conn:
+            self._store_mime(conn, message, mime, same_place)
+        return self._require(message.id)
+
     def move_message(self, message_id: str, folder_id: str) -> Message:
         """Same mailbox: keeps the id (immutable ids). Another mailbox: new id."""
+        message = self._require(message_id)
+        target = self.folder_by_id(folder_id)
+        if target is None:
+            target = self.folder(message.mailbox_id, folder_id)
+        if target is None:
+            raise StoreError(f"no folder {folder_id}")
+        if target.mailbox_id == message.mailbox_id:
+            return self.update_message(message.id, folder_id=target.id)
+        with self._write():
+            moved = self.copy_message(message.id, target.mailbox_id, target.id)
+            self.delete_message(message.id)
+        return moved
 
-    def copy_message(self, message_id: str, mailbox_id: int, folder_id: str) -> Message: ...
-    def delete_message(self, message_id: str) -> None: ...
+    def copy_message(self, message_id: str, mailbox_id: int, folder_id: str) -> Message:
+        """A new item (new id, new attachment ids) with the same MIME and flags."""
+        message = self._require(message_id)
+        new = NewMessage(
+            mailbox_id,
+            self._resolve_folder_id(mailbox_id, folder_id),
+            self.mime(message.id),
+            received_at=message.received_at,
+            is_read=message.is_read,
+            is_draft=message.is_draft,
+            categories=list(message.categories),
+        )
+        with self._write():
+            new_id = self.add_messages([new])[0]
+        return self._require(new_id)
+
+    def delete_message(self, message_id: str) -> None:
+        """Removes the message and its attachments for good."""
+        message = self._require(message_id)
+        with self._write() as conn:
+            conn.execute("DELETE FROM attachments WHERE message_id = ?", (message.id,))
+            conn.execute("DELETE FROM messages WHERE id = ?", (message.id,))
 
     # -- attachments --------------------------------------------------------------------------
-    def attachments(self, message_id: str) -> list[Attachment]: ...
-    def attachment(self, attachment_id: str) -> Attachment | None: ...
-    def attachment_content(self, attachment_id: str) -> bytes: ...
+    _ATTACHMENT_COLUMNS = (
+        "id, message_id, name, content_type, size, is_inline, content_id, kind, last_modified"
+    )
+
+    @staticmethod
+    def _attachment_from(row: sqlite3.Row | tuple[Any, ...]) -> Attachment:
+        return Attachment(
+            id=row[0],
+            message_id=row[1],
+            name=row[2],
+            content_type=row[3],
+            size=row[4],
+            is_inline=bool(row[5]),
+            content_id=row[6],
+            kind=row[7],
+            last_modified=from_db_time(row[8]),
+        )
+
+    def attachments(self, message_id: str) -> list[Attachment]:
+        """The message's attachments in MIME order."""
+        rows = self._query(
+            f"SELECT {self._ATTACHMENT_COLUMNS} FROM attachments WHERE message_id = ? "
+            "ORDER BY position",
+            (ids.canonical(message_id, "message"),),
+        )
+        return [self._attachment_from(r) for r in rows]
+
+    def attachment(self, attachment_id: str) -> Attachment | None:
+        """By either id form; None when absent or malformed."""
+        key = ids.canonical(attachment_id, "attachment")
+        if key is None:
+            return None
+        rows = self._query(
+            f"SELECT {self._ATTACHMENT_COLUMNS} FROM attachments WHERE id = ?", (key,)
+        )
+        return self._attachment_from(rows[0]) if rows else None
+
+    def attachment_content(self, attachment_id: str) -> bytes:
+        """Decoded content (the whole attached message for item attachments)."""
+        rows = self._query(
+            "SELECT content FROM attachments WHERE id = ?",
+            (ids.canonical(attachment_id, "attachment"),),
+        )
+        if not rows:
+            raise StoreError(f"no attachment {attachment_id}")
+        return bytes(rows[0][0])
+
     def iter_attachment_content(
         self, attachment_id: str, chunk_size: int = 1 << 16
-    ) -> Iterator[bytes]: ...
+    ) -> Iterator[bytes]:
+        """Streams decoded attachment content (sqlite blob I/O)."""
+        key = ids.canonical(attachment_id, "attachment")
+        if key is None or self.attachment(key) is None:
+            raise StoreError(f"no attachment {attachment_id}")
+        return self._iter_blob("attachments", "content", key, chunk_size)
+
     def add_attachment(
         self,
         message_id: str,
@@ -693,53 +1148,200 @@ class Store:
         kind: Literal["file", "item"] = "file",
     ) -> Attachment:
         """Adds a part to the message's MIME and indexes it."""
+        message = self._require(message_id)
+        part = ParsedAttachment(name, content_type, content, is_inline, content_id, kind)
+        with self._write() as conn:
+            current = self._current_attachment_ids(message.id)
+            mime = append_attachment(self.mime(message.id), part)
+            self._store_mime(conn, message, mime, lambda parts: list(current))
+            new_id = self._current_attachment_ids(message.id)[-1]
+        found = self.attachment(new_id)
+        assert found is not None
+        return found
 
     def delete_attachment(self, attachment_id: str) -> None:
         """Removes the part from the message's MIME; other attachments keep their ids."""
+        attachment = self.attachment(attachment_id)
+        if attachment is None:
+            raise StoreError(f"no attachment {attachment_id}")
+        message = self._require(attachment.message_id)
+        with self._write() as conn:
+            current = self._current_attachment_ids(message.id)
+            index = current.index(attachment.id)
+            mime = remove_attachment(self.mime(message.id), index)
+            remaining: list[str | None] = [a for a in current if a != attachment.id]
+            self._store_mime(conn, message, mime, lambda parts: remaining)
 
     # -- contacts, settings, rules, junk ------------------------------------------------------
-    def add_contact(self, mailbox_id: int, contact: Contact) -> Contact: ...
-    def contacts(self, mailbox_id: int) -> list[Contact]: ...
-    def contact(self, contact_id: str) -> Contact | None: ...
-    def out_of_office(self, mailbox_id: int) -> OutOfOffice: ...
-    def set_out_of_office(self, mailbox_id: int, oof: OutOfOffice) -> None: ...
+    def add_contact(self, mailbox_id: int, contact: Contact) -> Contact:
+        """Stores a contact (a new id when ``contact.id`` is empty)."""
+        contact.id = ids.canonical(contact.id, "contact") if contact.id else None  # type: ignore[assignment]
+        contact.id = contact.id or self._new_id("contact", mailbox_id)
+        contact.mailbox_id = mailbox_id
+        data = asdict(contact)
+        data["emails"] = [[a.address, a.name] for a in contact.emails]
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?)",
+                (contact.id, mailbox_id, json.dumps(data)),
+            )
+        return contact
+
+    @staticmethod
+    def _contact_from(data: str) -> Contact:
+        fields = json.loads(data)
+        fields["emails"] = [Address(a, n) for a, n in fields["emails"]]
+        return Contact(**fields)
+
+    def contacts(self, mailbox_id: int) -> list[Contact]:
+        """The mailbox's contacts, by display name."""
+        rows = self._query("SELECT data FROM contacts WHERE mailbox_id = ?", (mailbox_id,))
+        found = [self._contact_from(r[0]) for r in rows]
+        return sorted(found, key=lambda c: (c.display_name.lower(), c.id))
+
+    def contact(self, contact_id: str) -> Contact | None:
+        """By either id form; None when absent or malformed."""
+        rows = self._query(
+            "SELECT data FROM contacts WHERE id = ?", (ids.canonical(contact_id, "contact"),)
+        )
+        return self._contact_from(rows[0][0]) if rows else None
+
+    def out_of_office(self, mailbox_id: int) -> OutOfOffice:
+        """Automatic replies settings (disabled when never set)."""
+        rows = self._query("SELECT data FROM out_of_office WHERE mailbox_id = ?", (mailbox_id,))
+        if not rows:
+            return OutOfOffice("disabled", "all", None, None, "", "")
+        data = json.loads(rows[0][0])
+        data["start"], data["end"] = from_db_time(data["start"]), from_db_time(data["end"])
+        return OutOfOffice(**data)
+
+    def set_out_of_office(self, mailbox_id: int, oof: OutOfOffice) -> None:
+        """Replaces the automatic replies settings."""
+        data = asdict(oof)
+        data["start"], data["end"] = to_db_time(oof.start), to_db_time(oof.end)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO out_of_office VALUES (?, ?)", (mailbox_id, json.dumps(data))
+            )
+
     def mailbox_settings(self, mailbox_id: int) -> dict[str, Any]:
         """timeZone, language, workingHours... (Graph mailboxSettings shape, minus OOF)."""
+        rows = self._query("SELECT data FROM mailbox_settings WHERE mailbox_id = ?", (mailbox_id,))
+        settings = json.loads(json.dumps(_DEFAULT_MAILBOX_SETTINGS))
+        if rows:
+            settings.update(json.loads(rows[0][0]))
+        return settings
 
-    def rules(self, mailbox_id: int) -> list[Rule]: ...
-    def add_rule(self, mailbox_id: int, rule: Rule) -> Rule: ...
-    def update_rule(self, rule_id: str, **fields: Any) -> Rule: ...
-    def delete_rule(self, rule_id: str) -> None: ...
-    def blocked_senders(self, mailbox_id: int) -> list[str]: ...
-    def block_sender(self, mailbox_id: int, address: str, blocked: bool = True) -> None: ...
+    def set_mailbox_settings(self, mailbox_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merges top-level keys into the mailbox settings; returns the result."""
+        rows = self._query("SELECT data FROM mailbox_settings WHERE mailbox_id = ?", (mailbox_id,))
+        stored = json.loads(rows[0][0]) if rows else {}
+        stored.update(changes)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO mailbox_settings VALUES (?, ?)",
+                (mailbox_id, json.dumps(stored)),
+            )
+        return self.mailbox_settings(mailbox_id)
+
+    @staticmethod
+    def _rule_from(data: str) -> Rule:
+        return Rule(**json.loads(data))
+
+    def rules(self, mailbox_id: int) -> list[Rule]:
+        """Inbox rules in sequence order."""
+        rows = self._query(
+            "SELECT data FROM rules WHERE mailbox_id = ? ORDER BY sequence, id", (mailbox_id,)
+        )
+        return [self._rule_from(r[0]) for r in rows]
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """By either id form; None when absent or malformed."""
+        rows = self._query("SELECT data FROM rules WHERE id = ?", (ids.canonical(rule_id, "rule"),))
+        return self._rule_from(rows[0][0]) if rows else None
+
+    def _save_rule(self, rule: Rule) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO rules VALUES (?, ?, ?, ?)",
+                (rule.id, rule.mailbox_id, rule.sequence, json.dumps(asdict(rule))),
+            )
+
+    def add_rule(self, mailbox_id: int, rule: Rule) -> Rule:
+        """Stores an inbox rule (a new id when ``rule.id`` is empty)."""
+        rule.id = (ids.canonical(rule.id, "rule") if rule.id else None) or self._new_id(
+            "rule", mailbox_id
+        )
+        rule.mailbox_id = mailbox_id
+        self._save_rule(rule)
+        return rule
+
+    def update_rule(self, rule_id: str, **fields: Any) -> Rule:
+        """Changes fields of an inbox rule."""
+        rule = self.rule(rule_id)
+        if rule is None:
+            raise StoreError(f"no rule {rule_id}")
+        for name, value in fields.items():
+            if name in ("id", "mailbox_id") or not hasattr(rule, name):
+                raise TypeError(f"not mutable: {name}")
+            setattr(rule, name, value)
+        self._save_rule(rule)
+        return rule
+
+    def delete_rule(self, rule_id: str) -> None:
+        """Removes an inbox rule."""
+        if self.rule(rule_id) is None:
+            raise StoreError(f"no rule {rule_id}")
+        with self._write() as conn:
+            conn.execute("DELETE FROM rules WHERE id = ?", (ids.canonical(rule_id, "rule"),))
+
+    def blocked_senders(self, mailbox_id: int) -> list[str]:
+        """The mailbox's blocked senders list (lower case, sorted)."""
+        rows = self._query(
+            "SELECT address FROM blocked_senders WHERE mailbox_id = ? ORDER BY address",
+            (mailbox_id,),
+        )
+        return [r[0] for r in rows]
+
+    def block_sender(self, mailbox_id: int, address: str, blocked: bool = True) -> None:
+        """Adds (or with ``blocked=False`` removes) an address on the blocked senders list."""
+        with self._write() as conn:
+            if blocked:
+                conn.execute(
+                    "INSERT OR IGNORE INTO blocked_senders VALUES (?, ?)",
+                    (mailbox_id, address.strip().lower()),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM blocked_senders WHERE mailbox_id = ? AND address = ?",
+                    (mailbox_id, address.strip().lower()),
+                )
 
     # -- whole tenant -------------------------------------------------------------------------
     def reset(self) -> None:
         """Deletes every row (the caller then re-seeds)."""
+        with self._write() as conn:
+            for table in _TABLES:
+                conn.execute(f"DELETE FROM {table}")
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Closes every thread's connection."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
 
 
-def build_mime(
-    *,
-    sender: Address,
-    to: list[Address],
-    cc: list[Address] = (),  # type: ignore[assignment]
-    bcc: list[Address] = (),  # type: ignore[assignment]
-    reply_to: list[Address] = (),  # type: ignore[assignment]
-    subject: str,
-    body: str,
-    body_type: Literal["text", "html"] = "text",
-    attachments: list[tuple[str, str, bytes, bool, str | None]] = (),  # type: ignore[assignment]
-    attached_messages: list[bytes] = (),  # type: ignore[assignment]
-    importance: Importance = "normal",
-    internet_message_id: str | None = None,
-    in_reply_to: str | None = None,
-    references: str | None = None,
-    date: dt.datetime | None = None,
-    extra_headers: list[tuple[str, str]] = (),  # type: ignore[assignment]
-) -> bytes:
-    """RFC 5322 MIME for a message the faces create (send, reply, drafts, seeds).
+@dataclass
+class NewMessage:
+    """One message for ``Store.add_messages`` (bulk seeds)."""
 
-    ``attachments``: (name, content_type, content, is_inline, content_id).
-    """
+    mailbox_id: int
+    folder_id: str  # EWS-form folder id
+    mime: bytes
+    parsed: ParsedMessage | None = None  # pre-parsed (templates); parsed from ``mime`` if None
+    received_at: dt.datetime | None = None
+    is_read: bool = False
+    is_draft: bool = False
+    categories: list[str] = field(default_factory=list)
