@@ -83,9 +83,9 @@ def build_http(config: ConnectionConfig) -> requests.Session:
 class Session:
     """A validated connection: shared HTTP pool, token provider and the chosen backend."""
 
-    def __init__(self, config: ConnectionConfig) -> None:
+    def __init__(self, config: ConnectionConfig, stats: SessionStats | None = None) -> None:
         self.config = config
-        self.stats = SessionStats()
+        self.stats = stats or SessionStats()
         self._lock = threading.RLock()
         self._http: requests.Session | None = None
         self._tokens: TokenProvider | None = None

@@ -1,0 +1,126 @@
+"""The action contract's output side: the stdout envelope, the stderr line, secret scrubbing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from . import __version__
+from .errors import ExchangePackError
+
+REDACTED = "[REDACTED]"
+# Credentials that may turn up in text even when their value is unknown to the scrubber.
+_CREDENTIAL_PATTERNS = (
+    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REDACTED),  # JWT
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{16,}"), rf"\g<1>{REDACTED}"),
+    (
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+        ),
+        REDACTED,
+    ),
+    (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
+)
+_MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
+
+
+class ActionResult(BaseModel):
+    """What an action's ``run`` returns: the envelope's ``data``, ``message`` and ``summary``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    data: dict[str, Any] = Field(default_factory=dict)
+    message: str = ""
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _dump_models(cls, value: Any) -> Any:
+        return (
+            value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else value
+        )
+
+
+class Scrubber:
+    """Replaces known secret values and credential-shaped text: the last line of defence."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Adds secret values (each also in its JSON-escaped form)."""
+        for secret in secrets:
+            if isinstance(secret, str) and len(secret) >= _MIN_SECRET_LENGTH:
+                self._secrets.add(secret)
+                escaped = secret.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+                self._secrets.add(escaped)
+
+    def text(self, text: str) -> str:
+        """The text with every secret replaced."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern, replacement in _CREDENTIAL_PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def value(self, value: Any) -> Any:
+        """A JSON-ready value with every string scrubbed."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        return value
+
+
+def base_meta(backend: str | None, duration_ms: float, counters: dict[str, Any]) -> dict[str, Any]:
+    """The envelope's ``meta``: backend, duration, request and throttle counts, pack version."""
+    return {
+        "backend": backend,
+        "duration_ms": round(duration_ms, 1),
+        **counters,
+        "pack_version": __version__,
+    }
+
+
+def success_envelope(
+    action_id: str, result: ActionResult, warnings: list[str], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """``ok: true`` with the action's data (exit 0, also when nothing matched)."""
+    return {
+        "ok": True,
+        "action": action_id,
+        "message": result.message or f"{action_id} completed.",
+        "summary": result.summary,
+        "data": result.data,
+        "warnings": list(warnings),
+        "meta": meta,
+    }
+
+
+def failure_envelope(
+    action_id: str, error: ExchangePackError, warnings: list[str], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """``ok: false`` with the error object (code, category, message, retryable, hint, ...)."""
+    return {
+        "ok": False,
+        "action": action_id,
+        "message": error.message,
+        "summary": {},
+        "data": None,
+        "warnings": list(warnings),
+        "meta": meta,
+        "error": error.to_dict(),
+    }
+
+
+def stderr_line(error: ExchangePackError) -> str:
+    """The one stderr line of a failure: ``ERROR <CODE>: message``."""
+    message = " ".join(error.message.split())
+    return f"ERROR {error.code}: {message}\n"

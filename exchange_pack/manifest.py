@@ -1,0 +1,163 @@
+"""The pack's manifest (``integration.yaml``) and its JSON Schema contracts (``schemas/``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ConfigError, InternalError
+
+# The action ids users and playbooks call (binding, DESIGN.md).
+BINDING_ACTION_IDS: tuple[str, ...] = (
+    "test_connection",
+    "get_attachments",
+    "get_contacts",
+    "get_searchable_mailboxes",
+    "get_out_of_office",
+    "search_emails_extended",
+    "copy_email",
+    "delete_attachments",
+    "delete_email",
+    "download_mail_as_eml",
+    "junk_mail",
+    "send_email",
+    "reply_to_email",
+)
+ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_CHANGELOG_RELEASE = re.compile(r"^## \[(\d+\.\d+\.\d+[^\]]*)\]", re.MULTILINE)
+
+
+def pack_root() -> Path:
+    """The pack's directory (holds integration.yaml, schemas/ and actions/)."""
+    override = os.environ.get("EXCHANGE_PACK_ROOT")
+    return Path(override) if override else Path(__file__).resolve().parent.parent
+
+
+def schema_path(name: str, root: Path | None = None) -> Path:
+    """``schemas/<name>.json`` (``name`` like ``connection`` or ``copy_email.input``)."""
+    return (root or pack_root()) / "schemas" / f"{name}.json"
+
+
+@functools.lru_cache(maxsize=64)
+def _load_schema_file(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_schema(name: str, root: Path | None = None) -> dict[str, Any]:
+    """A schema document from ``schemas/`` (cached per process)."""
+    if not ACTION_ID.match(name.replace(".", "_")):
+        raise ConfigError(f"Invalid schema name {name!r}.")
+    path = schema_path(name, root)
+    try:
+        return _load_schema_file(path)
+    except FileNotFoundError:
+        raise InternalError(f"Schema {path.name} is missing from the pack.") from None
+    except ValueError as exc:
+        raise InternalError(f"Schema {path.name} is not valid JSON ({exc}).") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(path: Path) -> Draft202012Validator:
+    return Draft202012Validator(_load_schema_file(path), format_checker=FormatChecker())
+
+
+def schema_validator(name: str, root: Path | None = None) -> Draft202012Validator:
+    """A draft 2020-12 validator (with format checks) for ``schemas/<name>.json``."""
+    load_schema(name, root)
+    return _validator(schema_path(name, root))
+
+
+class ActionSpec(BaseModel):
+    """One ``actions[]`` entry of integration.yaml."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str
+    title: str
+    description: str
+    kind: Literal["test", "investigate", "contain", "notify", "generic"]
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    script: str
+    input_schema: str
+    output_schema: str
+    backends: list[Literal["graph", "ews"]]
+    permissions: dict[str, list[str]]
+    extra_permissions: list[dict[str, Any]] = Field(default_factory=list)
+    table_columns: list[str] = Field(default_factory=list)
+
+
+class Manifest(BaseModel):
+    """integration.yaml: pack metadata, the connection and every action."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str
+    name: str
+    version: str
+    description: str
+    vendor: str
+    product: str
+    category: str
+    logos: dict[str, str]
+    runtime: dict[str, Any]
+    connection: dict[str, Any]
+    actions: list[ActionSpec]
+
+    def action(self, action_id: str) -> ActionSpec:
+        """The action entry with this id (ConfigError when the manifest has none)."""
+        for spec in self.actions:
+            if spec.id == action_id:
+                return spec
+        known = ", ".join(a.id for a in self.actions)
+        raise ConfigError(f"Unknown action {action_id!r}; the pack has: {known}.")
+
+
+def manifest_path(root: Path | None = None) -> Path:
+    """``integration.yaml`` in the pack root."""
+    return (root or pack_root()) / "integration.yaml"
+
+
+def load_manifest_document(root: Path | None = None) -> dict[str, Any]:
+    """integration.yaml as parsed YAML (not yet checked)."""
+    path = manifest_path(root)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist.") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path.name} must be a mapping at the top level.")
+    return document
+
+
+def load_manifest(root: Path | None = None) -> Manifest:
+    """integration.yaml, validated against ``schemas/integration.json``."""
+    document = load_manifest_document(root)
+    errors = sorted(
+        schema_validator("integration", root).iter_errors(document), key=lambda e: e.json_path
+    )
+    if errors:
+        problems = "; ".join(f"{e.json_path}: {e.message}" for e in errors[:5])
+        raise ConfigError(f"integration.yaml does not match schemas/integration.json: {problems}")
+    return Manifest.model_validate(document)
+
+
+def changelog_version(root: Path | None = None) -> str | None:
+    """The newest released version in CHANGELOG.md (``## [x.y.z] - date``; Unreleased skipped)."""
+    path = (root or pack_root()) / "CHANGELOG.md"
+    try:
+        match = _CHANGELOG_RELEASE.search(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return match.group(1) if match else None
