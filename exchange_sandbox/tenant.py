@@ -1,28 +1,52 @@
 """The running tenant: store, signing keys, realism knobs, and the one request pipeline.
 
-INTERFACE DRAFT — the Graph face (``exchange_sandbox/graph/``), the EWS face
-(``exchange_sandbox/ews/``), identity and the admin API code against these names.
+The Graph face (``exchange_sandbox/graph/``), the EWS face (``exchange_sandbox/ews/``),
+identity and the admin API code against these names.
 
 Pipeline for every request (``Tenant.__call__``): admin routes bypass everything; otherwise
-clock/latency (``--latency-ms``), then fault injection (matched by method + path regex), then
-the router. Faces call ``authenticate`` and ``throttle`` themselves because only they know the
+latency (``--latency-ms``), then fault injection (matched by method + path regex), then the
+router. Faces call ``authenticate`` and ``throttle`` themselves because only they know the
 audience, the mailbox, and how to render the error (Graph JSON vs SOAP fault).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hmac
+import importlib
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from . import admin
+from .faults import FaultInjector
+from .identity import EWS_RESOURCE, GRAPH_RESOURCE, Identity, TokenInvalid, TokenService
+from .requestlog import RequestLog
 from .store import App, Mailbox, Store
+from .throttle import EWS_EXCHANGE_ONLINE, GRAPH_OUTLOOK, Throttler
+from .tls import ensure_client_certificate, ensure_server_tls, ensure_signing_key, load_key_pair
 from .web import Request, Response, Router
 
 Audience = Literal["graph", "ews"]
 
-GRAPH_AUDIENCE = "https://graph.microsoft.com"
-EWS_AUDIENCE = "https://outlook.office365.com"
+GRAPH_AUDIENCE = GRAPH_RESOURCE
+EWS_AUDIENCE = EWS_RESOURCE
+_AUDIENCE_URL: dict[str, str] = {"graph": GRAPH_AUDIENCE, "ews": EWS_AUDIENCE}
+
+STORE_FILE = "tenant.sqlite"
+EWS_PATH = re.compile(r"/ews/", re.IGNORECASE)
+# What Exchange Server's EWS virtual directory offers to a client without credentials.
+EWS_CHALLENGE = 'Negotiate, NTLM, Basic realm="127.0.0.1"'
+_SEEDED_KEY = "sandbox.seeded"  # the seed this state was built from
+_SERVICE_ACCOUNT_KEY = "service_account"
 
 
 class TokenError(Exception):
@@ -55,6 +79,18 @@ class Throttled:
     retry_after_seconds: float  # Graph: Retry-After header; EWS: BackOffMilliseconds
 
 
+def app_name(app: App) -> str:
+    """The short name tests and the demo use for an app (``full``, ``readonly``)."""
+    label = app.display_name.strip().lower()
+    if label in ("full", "readonly"):
+        return label
+    if "read" in label and "only" in label:
+        return "readonly"
+    if "full" in label:
+        return "full"
+    return re.sub(r"[^a-z0-9]+", "-", label).strip("-") or app.client_id
+
+
 class Tenant:
     """One sandbox tenant. Faces receive it when they build their routers."""
 
@@ -63,23 +99,217 @@ class Tenant:
     store: Store
     router: Router
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state_dir = Path(settings.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.tls = ensure_server_tls(self.state_dir)
+        self.store = Store(self.state_dir / STORE_FILE)
+        self.base_url = f"https://{settings.host}:{settings.port}"  # set again once bound
+        self.clock_skew = dt.timedelta(0)
+        self.faults = FaultInjector()
+        self.request_log = RequestLog()
+        self.throttler = Throttler()
+        self._reset_lock = threading.Lock()
+        if self.store.get_setting(_SEEDED_KEY) is None:
+            self._seed()
+        self.tenant_id = self._ensure_tenant_id()
+        self._ensure_credentials()
+        self.tokens = TokenService(self.tenant_id, ensure_signing_key(self.state_dir))
+        self.identity = Identity(self)
+        self.router = self._build_router()
+        self.admin_router = admin.build_router(self)
+
+    # -- state ---------------------------------------------------------------------------------
+    def _seed(self) -> None:
+        name = self.settings.seed
+        if name != "none":
+            from .seeds import seed  # the store's seeds; imported late so the core starts alone
+
+            seed(self.store, name)
+        self.store.set_setting(_SEEDED_KEY, name)
+
+    def _ensure_tenant_id(self) -> str:
+        tenant_id = self.store.get_setting("tenant_id")
+        if not tenant_id:
+            tenant_id = str(uuid.uuid4())
+            self.store.set_setting("tenant_id", tenant_id)
+        return str(tenant_id)
+
+    def _ensure_credentials(self) -> None:
+        """The service account and every app's client certificate (kept in the state dir)."""
+        if not self.store.get_setting(_SERVICE_ACCOUNT_KEY):
+            self.store.set_setting(
+                _SERVICE_ACCOUNT_KEY,
+                {"username": f"svc-soar@{self.domain}", "password": secrets.token_urlsafe(18)},
+            )
+        for app in self.store.apps():
+            self.register_certificate(app)
+
+    def register_certificate(self, app: App) -> None:
+        """Registers the app's client certificate (generated on first use) on the app."""
+        certificate = load_key_pair(self.certificate_path(app)).certificate_pem
+        if app.certificate_pem != certificate:
+            self.store.update_app(app.client_id, certificate_pem=certificate)
+
+    def certificate_path(self, app: App) -> Path:
+        """The PEM (private key + certificate) the app authenticates with."""
+        return ensure_client_certificate(self.state_dir, app.client_id)
+
+    @property
+    def domain(self) -> str:
+        """The tenant's default domain (``contoso.com`` in the demo)."""
+        configured = self.store.get_setting("domain") or self.store.get_setting("tenant_domain")
+        if configured:
+            return str(configured)
+        first = self.store.mailboxes(limit=1)
+        return first[0].address.rsplit("@", 1)[-1] if first else "contoso.com"
+
+    @property
+    def service_account(self) -> dict[str, str]:
+        """The on-premises style EWS service account ``{"username", "password"}``."""
+        return dict(self.store.get_setting(_SERVICE_ACCOUNT_KEY))
+
+    def knows_tenant(self, ref: str) -> bool:
+        """True for the tenant id and the tenant's domains (as Entra accepts either)."""
+        ref = ref.lower()
+        domain = self.domain.lower()
+        return ref in (self.tenant_id, domain, f"{domain.split('.', 1)[0]}.onmicrosoft.com")
+
+    def reset(self) -> None:
+        """Back to the seed: data, apps and limits; tenant id and credentials stay the same."""
+        with self._reset_lock:
+            kept = {
+                key: self.store.get_setting(key)
+                for key in ("tenant_id", _SERVICE_ACCOUNT_KEY, _SEEDED_KEY)
+            }
+            secrets_before = {app.client_id: app for app in self.store.apps()}
+            self.store.reset()
+            for key, value in kept.items():
+                if value is not None:
+                    self.store.set_setting(key, value)
+            self.settings.seed = str(kept[_SEEDED_KEY] or self.settings.seed)
+            self._seed()
+            for app in self.store.apps():
+                before = secrets_before.get(app.client_id)
+                if before is not None and before.client_secret != app.client_secret:
+                    self.store.update_app(app.client_id, client_secret=before.client_secret)
+            self._ensure_credentials()
+            self.throttler.clear()
+
+    def info(self) -> dict[str, Any]:
+        """What ``exchange-sandbox serve`` prints once ready (the binding JSON line)."""
+        base = self.base_url
+        return {
+            "base_url": base,
+            "authority_host": base,
+            "graph_url": base,
+            "ews_url": f"{base}/EWS/Exchange.asmx",
+            "ca_bundle": str(self.tls.ca_path),
+            "tenant_id": self.tenant_id,
+            "domain": self.domain,
+            "apps": [self.app_info(app) for app in self.store.apps()],
+            "mailboxes": [m.address for m in self.store.mailboxes()],
+            "service_account": self.service_account,
+            "state_dir": str(self.state_dir),
+        }
+
+    def app_info(self, app: App) -> dict[str, Any]:
+        """An app registration as the JSON line and the admin API describe it."""
+        return {
+            "name": app_name(app),
+            "display_name": app.display_name,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "secret_expires_at": app.secret_expires_at.isoformat()
+            if app.secret_expires_at
+            else None,
+            "certificate_path": str(self.certificate_path(app)),
+            "roles": list(app.roles),
+            "mailbox_scope": app.mailbox_scope,
+        }
+
+    # -- time ----------------------------------------------------------------------------------
     def now(self) -> dt.datetime:
         """Current UTC time including any clock skew set through the admin API."""
+        return dt.datetime.now(dt.timezone.utc) + self.clock_skew
 
+    # -- authentication and authorisation ------------------------------------------------------
     def authenticate(self, request: Request, audience: Audience) -> dict[str, Any]:
         """Verifies ``Authorization: Bearer`` (RS256, ``aud``, ``tid``, ``exp``) and returns the
         claims (``appid``, ``roles``...). Also sets ``request.app`` and ``request.claims``.
         Raises TokenError. For EWS also accepts Basic/NTLM service accounts (claims then carry
         ``"service_account": username`` and no roles)."""
+        header = (request.headers.get("Authorization") or "").strip()
+        scheme, _, credentials = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            try:
+                claims = self.tokens.verify(
+                    credentials.strip(), _AUDIENCE_URL[audience], self.now()
+                )
+            except TokenInvalid as exc:
+                raise TokenError(exc.reason) from exc
+            request.app = claims.get("appid")
+        elif audience == "ews" and scheme == "basic":
+            username = self._check_basic(credentials)
+            claims = {"service_account": username, "tid": self.tenant_id}
+            request.app = username
+        elif audience == "ews" and request.extra.get("ntlm_user"):
+            username = request.extra["ntlm_user"]
+            claims = {"service_account": username, "tid": self.tenant_id}
+            request.app = username
+        elif not header or not credentials.strip():
+            raise TokenError("Access token is empty.")
+        else:
+            raise TokenError(
+                "IDX14100: JWT is not well formed, there are no dots (.).\n"
+                "The token needs to be in JWS or JWE Compact Serialization Format."
+            )
+        request.claims = claims
+        return claims
 
-    def app(self, client_id: str) -> App | None: ...
+    def _check_basic(self, credentials: str) -> str:
+        try:
+            decoded = base64.b64decode(credentials.strip()).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise TokenError("The request failed with HTTP status 401: Unauthorized.") from exc
+        username, _, password = decoded.partition(":")
+        if self.service_account_matches(username, password):
+            return self.service_account["username"]
+        raise TokenError("The request failed with HTTP status 401: Unauthorized.")
+
+    def service_account_matches(self, username: str, password: str) -> bool:
+        """UPN or ``DOMAIN\\user`` with the service account's password."""
+        account = self.service_account
+        expected = account["username"].lower()
+        given = username.lower()
+        if "\\" in given:  # DOMAIN\user, as on-premises clients send it
+            given = given.split("\\", 1)[1]
+            expected = expected.split("@", 1)[0]
+        return given in (expected, account["username"].lower()) and hmac.compare_digest(
+            password.encode("utf-8"), account["password"].encode("utf-8")
+        )
+
+    def app(self, client_id: str) -> App | None:
+        """The app registration with this client id."""
+        return self.store.app(client_id)
 
     def has_role(self, claims: dict[str, Any], *roles: str) -> bool:
         """True when the token carries any of ``roles``."""
+        held = claims.get("roles") or []
+        return any(role in held for role in roles)
 
     def in_scope(self, client_id: str, mailbox: Mailbox) -> bool:
         """RBAC for Applications: False when the app's mailbox scope excludes this mailbox."""
+        app = self.app(client_id)
+        if app is None or app.mailbox_scope is None:
+            return True
+        allowed = {address.lower() for address in app.mailbox_scope}
+        names = {mailbox.address.lower(), *(alias.lower() for alias in mailbox.aliases)}
+        return bool(allowed & names)
 
+    # -- throttling ----------------------------------------------------------------------------
     def throttle(
         self, request: Request, audience: Audience, mailbox: Mailbox | None
     ) -> Throttled | None:
@@ -87,7 +317,81 @@ class Tenant:
         microsoft``: Graph 4 concurrent and 10,000 per 10 minutes; EWS budgets) and any throttle
         fault injected through the admin API. None = go ahead. Callers that get None must call
         ``release(request)`` when done (concurrency accounting)."""
+        injected = request.extra.pop("throttle_fault", None)
+        if injected is not None:
+            return Throttled(float(injected))
+        if self.settings.throttle != "microsoft":
+            return None
+        key = (audience, request.app or "-", mailbox.address if mailbox else "-")
+        limit = GRAPH_OUTLOOK if audience == "graph" else EWS_EXCHANGE_ONLINE
+        retry_after = self.throttler.acquire(key, limit)
+        if retry_after is not None:
+            return Throttled(retry_after)
+        request.extra.setdefault("throttle_keys", []).append(key)
+        return None
 
-    def release(self, request: Request) -> None: ...
+    def release(self, request: Request) -> None:
+        """Ends the request's concurrent slots (safe to call twice; the pipeline calls it too)."""
+        for key in request.extra.pop("throttle_keys", []):
+            self.throttler.release(key)
 
-    def __call__(self, request: Request) -> Response: ...
+    # -- the pipeline --------------------------------------------------------------------------
+    def _build_router(self) -> Router:
+        router = Router()
+        router.include(self.identity.router())
+        for face in self._faces():
+            router.include(face)
+        return router
+
+    def _faces(self) -> Iterator[Router]:
+        """The Graph and EWS faces, when their packages are installed and wired up."""
+        for name in ("exchange_sandbox.graph", "exchange_sandbox.ews"):
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            build_router = getattr(module, "build_router", None)
+            if build_router is not None:
+                yield build_router(self)
+
+    def __call__(self, request: Request) -> Response:
+        """Answers one request: admin API, or latency -> faults -> router."""
+        if request.path.startswith(admin.PREFIX):
+            return admin.dispatch(self, request)
+        if self.settings.latency_ms > 0:
+            time.sleep(self.settings.latency_ms / 1000)
+        match = self.router.match(request.method, request.path)
+        if match is not None:
+            request.operation = match[2]
+        fault = self.faults.take(request.method, request.path)
+        if fault is not None:
+            if fault.delay_ms:
+                time.sleep(fault.delay_ms / 1000)
+            if fault.throttle is not None:
+                request.extra["throttle_fault"] = fault.throttle
+            injected = fault.response()
+            if injected is not None:
+                return injected
+        if match is None:
+            return Response.json(
+                404,
+                {
+                    "error": {
+                        "code": "NotFound",
+                        "message": f"No resource at {request.method} {request.path}.",
+                    }
+                },
+            )
+        handler, arguments, _ = match
+        response = handler(request, **arguments)
+        if response.status == 401 and EWS_PATH.match(request.path):
+            response.headers.setdefault("WWW-Authenticate", EWS_CHALLENGE)
+        return response
+
+    def complete(self, request: Request, response: Response, duration_ms: float) -> None:
+        """After the response went out: free throttle slots, write the request log."""
+        self.release(request)
+        if not request.path.startswith(admin.PREFIX):
+            self.request_log.record(request, response, duration_ms)

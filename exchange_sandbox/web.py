@@ -7,9 +7,11 @@ connection so injected latency (``time.sleep``) costs wall time, not throughput.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import socket
+import socketserver
 import ssl
 import threading
 import time
@@ -193,10 +195,17 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         ssl_context: ssl.SSLContext,
         on_complete: Callable[[Request, Response, float], None] = lambda *a: None,
     ) -> None:
+        # IPv6 literal hosts ("::1") need an AF_INET6 socket; TCPServer reads this on bind.
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
         self.app = app
         self.on_complete = on_complete
         self.ssl_context = ssl_context
+
+    def server_bind(self) -> None:
+        """Binds without HTTPServer's reverse DNS lookup of the host (slow on some machines)."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
@@ -214,6 +223,16 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Client resets and aborted TLS sessions are normal under fault injection; stay quiet."""
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.0.0.0/8, ::1, IPv4-mapped loopback and ``localhost``."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address == "localhost"
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def serve_in_thread(server: SandboxHTTPServer) -> threading.Thread:
