@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal
 
 import yaml
@@ -161,3 +163,16 @@ def changelog_version(root: Path | None = None) -> str | None:
     except FileNotFoundError:
         return None
     return match.group(1) if match else None
+
+
+def load_action_module(spec: ActionSpec, root: Path | None = None) -> ModuleType:
+    """Imports ``actions/<id>.py`` (the script) as a module, without running its ``main``."""
+    path = (root or pack_root()) / spec.script
+    if not path.is_file():
+        raise ConfigError(f"The script {spec.script} of action {spec.id} does not exist.")
+    module_spec = importlib.util.spec_from_file_location(f"exchange_pack_action_{spec.id}", path)
+    if module_spec is None or module_spec.loader is None:
+        raise ConfigError(f"The script {spec.script} cannot be imported.")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module

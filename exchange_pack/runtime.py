@@ -41,7 +41,7 @@ from .inputs import (
 from .manifest import load_schema, schema_validator
 from .session import Session, SessionStats
 
-__all__ = ["ActionContext", "ActionResult", "RunFunction", "run_action"]
+__all__ = ["ActionContext", "ActionResult", "RunFunction", "report_failure", "run_action"]
 
 log = logging.getLogger("exchange_pack")
 
@@ -273,9 +273,31 @@ def run_action(
             envelope = failure_envelope(action_id, error, stats.warnings, meta)
             log.info("%s failed: %s (exit %s)", action_id, error.code, error.exit_code)
 
-    envelope = scrubber.value(envelope)
-    _write(stdout, json.dumps(envelope, default=str) + "\n")
-    if error is not None:
-        _write(stderr, scrubber.text(stderr_line(error)))
-        return error.exit_code
-    return 0
+    return _emit(envelope, error, scrubber, stdout, stderr)
+
+
+def _emit(
+    envelope: dict[str, Any],
+    error: ExchangePackError | None,
+    scrubber: Scrubber,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """Prints the envelope (and the stderr line on failure); returns the exit code."""
+    _write(stdout, json.dumps(scrubber.value(envelope), default=str) + "\n")
+    if error is None:
+        return 0
+    _write(stderr, scrubber.text(stderr_line(error)))
+    return error.exit_code
+
+
+def report_failure(
+    action_id: str,
+    error: ExchangePackError,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """The contract's failure output for an action that could not even start."""
+    meta = base_meta(None, 0.0, SessionStats().as_meta())
+    envelope = failure_envelope(action_id, error, [], meta)
+    return _emit(envelope, error, Scrubber(), stdout or sys.stdout, stderr or sys.stderr)
