@@ -1,0 +1,355 @@
+"""Store objects rendered as Microsoft Graph JSON: message, attachment, mailFolder, contact,
+user, messageRule, automaticRepliesSetting. Shapes and property names follow Graph v1.0.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from collections.abc import Iterable
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .. import ids, query
+from ..store import Address, Attachment, Contact, Folder, Mailbox, Message, OutOfOffice, Rule
+from .errors import unknown_property
+
+BodyType = Literal["text", "html"]
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """Graph's DateTimeOffset text: UTC, second precision, ``Z``."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rest_id(ews_id: str | None) -> str | None:
+    """An id in the REST (URL-safe) form Graph returns."""
+    return ids.to_rest(ews_id) if ews_id else None
+
+
+def recipient(address: Address) -> dict[str, Any]:
+    """microsoft.graph.recipient."""
+    return {"emailAddress": {"name": address.name or address.address, "address": address.address}}
+
+
+def select(entity: dict[str, Any], chosen: list[str] | None, type_name: str) -> dict[str, Any]:
+    """Applies ``$select``: the chosen properties plus ``id`` and the ``@odata`` annotations."""
+    if chosen is None:
+        return entity
+    known = set(entity) | _OPTIONAL.get(type_name, set())
+    lower = {k.lower(): k for k in known}
+    picked: dict[str, Any] = {k: v for k, v in entity.items() if k.startswith("@odata.")}
+    for name in chosen:
+        key = lower.get(name.lower())
+        if key is None:
+            raise unknown_property(name, type_name)
+        if key in entity:
+            picked[key] = entity[key]
+    if "id" in entity:
+        picked["id"] = entity["id"]
+    return picked
+
+
+# Properties Graph returns only when asked for with $select.
+_OPTIONAL: dict[str, set[str]] = {
+    "message": {"internetMessageHeaders", "uniqueBody"},
+    "fileAttachment": {"contentBytes"},
+    "attachment": {"contentBytes"},
+}
+
+
+def wants(chosen: list[str] | None, name: str) -> bool:
+    """True when ``$select`` names the property (case-insensitive)."""
+    return chosen is not None and name.lower() in (c.lower() for c in chosen)
+
+
+# -- message -------------------------------------------------------------------------------------
+def body(message_body: str, source_type: BodyType, wanted: BodyType | None) -> dict[str, str]:
+    """microsoft.graph.itemBody, converted when ``Prefer: outlook.body-content-type`` asks."""
+    target = wanted or source_type
+    content = message_body
+    if target == "text" and source_type == "html":
+        content = query.html_to_text(message_body)
+    elif target == "html" and source_type == "text":
+        escaped = html.escape(message_body).replace("\n", "<br>\r\n")
+        content = (
+            '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+            f"</head><body><div>{escaped}</div></body></html>"
+        )
+    return {"contentType": target, "content": content}
+
+
+def web_link(message_id: str) -> str:
+    """The Outlook on the web link Exchange puts in ``webLink``."""
+    return (
+        f"https://outlook.office365.com/owa/?ItemID={quote(message_id, safe='')}"
+        "&exvsurl=1&viewmodel=ReadMessageItem"
+    )
+
+
+def etag(version: int) -> str:
+    """``@odata.etag``: a weak ETag over the item's ChangeKey."""
+    return f'W/"{ids.change_key(version)}"'
+
+
+def message(
+    m: Message,
+    chosen: list[str] | None = None,
+    *,
+    body_type: BodyType | None = None,
+) -> dict[str, Any]:
+    """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen)."""
+    entity: dict[str, Any] = {
+        "@odata.etag": etag(m.version),
+        "id": rest_id(m.id),
+        "createdDateTime": timestamp(m.created_at),
+        "lastModifiedDateTime": timestamp(m.modified_at),
+        "changeKey": ids.change_key(m.version),
+        "categories": list(m.categories),
+        "receivedDateTime": timestamp(m.received_at),
+        "sentDateTime": timestamp(m.sent_at),
+        "hasAttachments": m.has_attachments,
+        "internetMessageId": m.internet_message_id,
+        "subject": m.subject,
+        "bodyPreview": m.body_preview,
+        "importance": m.importance,
+        "parentFolderId": rest_id(m.folder_id),
+        "conversationId": m.conversation_id,
+        "conversationIndex": _conversation_index(m),
+        "isDeliveryReceiptRequested": False,
+        "isReadReceiptRequested": False,
+        "isRead": m.is_read,
+        "isDraft": m.is_draft,
+        "webLink": web_link(m.id),
+        "inferenceClassification": "focused",
+        "body": body(m.body, m.body_type, body_type),
+    }
+    if m.sender is not None:
+        entity["sender"] = recipient(m.sender)
+    if m.from_ is not None:
+        entity["from"] = recipient(m.from_)
+    entity.update(
+        {
+            "toRecipients": [recipient(a) for a in m.to],
+            "ccRecipients": [recipient(a) for a in m.cc],
+            "bccRecipients": [recipient(a) for a in m.bcc],
+            "replyTo": [recipient(a) for a in m.reply_to],
+            "flag": {"flagStatus": "notFlagged"},
+        }
+    )
+    if wants(chosen, "internetMessageHeaders"):
+        entity["internetMessageHeaders"] = [{"name": n, "value": v} for n, v in m.headers]
+    if wants(chosen, "uniqueBody"):
+        entity["uniqueBody"] = body(m.body, m.body_type, body_type)
+    return select(entity, chosen, "message")
+
+
+def _conversation_index(m: Message) -> str:
+    seed = (m.conversation_id or m.id).encode("utf-8")[:22].ljust(22, b"\0")
+    return base64.b64encode(seed).decode("ascii")
+
+
+# -- attachments ---------------------------------------------------------------------------------
+def attachment(
+    a: Attachment,
+    chosen: list[str] | None = None,
+    *,
+    content: bytes | None = None,
+) -> dict[str, Any]:
+    """microsoft.graph.fileAttachment or itemAttachment (``contentBytes`` when given)."""
+    if a.kind == "item":
+        entity: dict[str, Any] = {
+            "@odata.type": "#microsoft.graph.itemAttachment",
+            "id": rest_id(a.id),
+            "lastModifiedDateTime": timestamp(a.last_modified),
+            "name": a.name,
+            "contentType": a.content_type,
+            "size": a.size,
+            "isInline": a.is_inline,
+        }
+        return select(entity, chosen, "itemAttachment")
+    entity = {
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "@odata.mediaContentType": a.content_type,
+        "id": rest_id(a.id),
+        "lastModifiedDateTime": timestamp(a.last_modified),
+        "name": a.name,
+        "contentType": a.content_type,
+        "size": a.size,
+        "isInline": a.is_inline,
+        "contentId": a.content_id,
+        "contentLocation": None,
+    }
+    if content is not None:
+        entity["contentBytes"] = base64.b64encode(content).decode("ascii")
+    return select(entity, chosen, "fileAttachment")
+
+
+# -- folders, contacts, users, rules, settings ----------------------------------------------------
+def folder(f: Folder, chosen: list[str] | None = None) -> dict[str, Any]:
+    """microsoft.graph.mailFolder."""
+    entity = {
+        "id": rest_id(f.id),
+        "displayName": f.display_name,
+        "parentFolderId": rest_id(f.parent_id),
+        "childFolderCount": f.child_folder_count,
+        "unreadItemCount": f.unread_count,
+        "totalItemCount": f.total_count,
+        "isHidden": False,
+    }
+    return select(entity, chosen, "mailFolder")
+
+
+def contact_folder(f: Folder) -> dict[str, Any]:
+    """microsoft.graph.contactFolder."""
+    return {
+        "id": rest_id(f.id),
+        "displayName": f.display_name,
+        "parentFolderId": rest_id(f.parent_id),
+    }
+
+
+def contact(c: Contact, parent_folder_id: str | None, chosen: list[str] | None) -> dict[str, Any]:
+    """microsoft.graph.contact."""
+    phones = {t: [p["number"] for p in c.phones if p.get("type") == t] for t in _PHONE_TYPES}
+    entity: dict[str, Any] = {
+        "id": rest_id(c.id),
+        "categories": [],
+        "parentFolderId": rest_id(parent_folder_id),
+        "displayName": c.display_name,
+        "givenName": c.given_name,
+        "surname": c.surname,
+        "emailAddresses": [{"name": a.name or a.address, "address": a.address} for a in c.emails],
+        "businessPhones": phones["business"],
+        "homePhones": phones["home"],
+        "mobilePhone": (phones["mobile"] or [None])[0],
+        "companyName": c.company or None,
+        "jobTitle": c.job_title or None,
+        "department": c.department or None,
+        "imAddresses": [],
+    }
+    return select(entity, chosen, "contact")
+
+
+_PHONE_TYPES = ("business", "home", "mobile")
+
+USER_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+_USER_EXTRA = (
+    "accountEnabled",
+    "userType",
+    "mailNickname",
+    "proxyAddresses",
+    "otherMails",
+    "department",
+    "companyName",
+    "usageLocation",
+    "city",
+    "country",
+)
+
+
+def user(mb: Mailbox, chosen: list[str] | None = None) -> dict[str, Any]:
+    """microsoft.graph.user (the default property set unless ``$select`` asks for others)."""
+    given, _, surname = mb.display_name.partition(" ")
+    local = mb.address.split("@")[0]
+    full: dict[str, Any] = {
+        "businessPhones": [],
+        "displayName": mb.display_name,
+        "givenName": given if mb.type == "user" else None,
+        "jobTitle": None,
+        "mail": mb.address,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": "en-US",
+        "surname": (surname or None) if mb.type == "user" else None,
+        "userPrincipalName": mb.address,
+        "id": mb.guid,
+        "accountEnabled": mb.type == "user" and mb.enabled,
+        "userType": "Member",
+        "mailNickname": local,
+        "proxyAddresses": [f"SMTP:{mb.address}"] + [f"smtp:{a}" for a in mb.aliases],
+        "otherMails": [],
+        "department": None,
+        "companyName": None,
+        "usageLocation": "US",
+        "city": None,
+        "country": None,
+    }
+    if chosen is None:
+        return {k: full[k] for k in USER_PROPERTIES}
+    return select(full, chosen, "user")
+
+
+def user_lookup(mb: Mailbox) -> dict[str, Any]:
+    """The property map users' ``$filter`` evaluates over."""
+    return user(mb, list(USER_PROPERTIES + _USER_EXTRA))
+
+
+def rule(r: Rule) -> dict[str, Any]:
+    """microsoft.graph.messageRule."""
+    return {
+        "id": rest_id(r.id),
+        "displayName": r.display_name,
+        "sequence": r.sequence,
+        "isEnabled": r.is_enabled,
+        "hasError": False,
+        "isReadOnly": False,
+        "conditions": r.conditions,
+        "actions": r.actions,
+    }
+
+
+def automatic_replies(oof: OutOfOffice) -> dict[str, Any]:
+    """microsoft.graph.automaticRepliesSetting."""
+    return {
+        "status": oof.status,
+        "externalAudience": oof.external_audience,
+        "internalReplyMessage": oof.internal_reply,
+        "externalReplyMessage": oof.external_reply,
+        "scheduledStartDateTime": _date_time_zone(oof.start),
+        "scheduledEndDateTime": _date_time_zone(oof.end),
+    }
+
+
+def _date_time_zone(value: dt.datetime | None) -> dict[str, str]:
+    if value is None:
+        return {"dateTime": "0001-01-01T00:00:00.0000000", "timeZone": "UTC"}
+    utc = value.astimezone(dt.timezone.utc) if value.tzinfo else value
+    return {"dateTime": utc.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+
+def parse_date_time_zone(value: Any) -> dt.datetime | None:
+    """A dateTimeTimeZone object (UTC or an offset-less local time taken as UTC) to datetime."""
+    if not isinstance(value, dict) or not value.get("dateTime"):
+        return None
+    text = str(value["dateTime"]).replace("Z", "")
+    text = text.split(".")[0]
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed
+
+
+def addresses(recipients: Iterable[Any] | None) -> list[Address]:
+    """Graph recipient objects (``{"emailAddress": {"address", "name"}}``) to store Addresses."""
+    found: list[Address] = []
+    for item in recipients or []:
+        email = item.get("emailAddress") if isinstance(item, dict) else None
+        if isinstance(email, dict) and email.get("address"):
+            found.append(Address(str(email["address"]), str(email.get("name") or "")))
+    return found
