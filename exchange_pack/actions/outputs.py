@@ -17,7 +17,7 @@ from ..models import (
     DeleteType,
     FileDigest,
     MailboxInfo,
-    MailboxStatus,
+    MailboxStatusValue,
     MessageRef,
     MessageSummary,
     Model,
@@ -54,9 +54,19 @@ class ConnectionReport(Model):
     actions: list[ActionCheck]
 
 
+class MailboxOutcome(Model):
+    """A searched mailbox's status and how many of its messages this run returned."""
+
+    mailbox: str
+    status: MailboxStatusValue
+    count: int = 0
+    error: str | None = None
+    retry_after_seconds: float | None = None
+
+
 class SearchResult(Model):
     messages: list[MessageSummary]
-    mailboxes: list[MailboxStatus]
+    mailboxes: list[MailboxOutcome]
     total: int
     truncated: bool
     next_cursor: str | None = None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..backend import Backend, is_internet_message_id
+from ..backend import Backend, MailboxBackend, is_internet_message_id
 from ..config import ConnectionConfig
 from ..errors import InputError
-from ..models import Model
+from ..models import MessageRef, MessageSummary, Model
+from ..session import Session
 
 
 class Target(Model):
@@ -106,3 +107,21 @@ def delete_targets(params: Mapping[str, Any], config: ConnectionConfig) -> list[
     """Every (mailbox, message) pair delete_email looks at: each reference in each mailbox."""
     mailboxes = mailboxes_of(params, config)
     return [Target(mailbox=box, ref=ref) for ref in message_refs(params) for box in mailboxes]
+
+
+def message_ref_of(message: MessageRef) -> MessageRef:
+    """Only the reference fields of a message (a MessageSummary carries many more)."""
+    return MessageRef(
+        mailbox=message.mailbox,
+        id=message.id,
+        internet_message_id=message.internet_message_id,
+        subject=message.subject,
+    )
+
+
+def resolve_message(
+    session: Session, params: Mapping[str, Any], config: ConnectionConfig
+) -> tuple[MailboxBackend, MessageSummary]:
+    """The mailbox named by the parameters and the message in it they point at."""
+    mailbox = session.backend.mailbox(mailbox_of(params, config))
+    return mailbox, mailbox.resolve(message_ref(params))

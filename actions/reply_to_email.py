@@ -1,0 +1,46 @@
+"""Reply To Email: reply (or reply all) to a message and return the reply's ids.
+
+Graph: ``createReply`` / ``createReplyAll`` (a draft, so extra recipients and attachments can
+be added) then ``send``; EWS: CreateItem with ReplyToItem / ReplyAllToItem.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from exchange_pack.actions.drafts import outgoing_message
+from exchange_pack.actions.outputs import ReplyResult
+from exchange_pack.actions.targets import message_ref_of, resolve_message
+from exchange_pack.config import ConnectionConfig
+from exchange_pack.runtime import ActionContext, ActionResult, run_action
+
+ACTION_ID = "reply_to_email"
+
+
+def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
+    """Sends the reply once and reports its internet_message_id."""
+    draft = outgoing_message(params)
+    mailbox, message = resolve_message(ctx.session, params, config)
+    reply = mailbox.reply(message, draft, reply_all=params["reply_all"])
+    result = ReplyResult(
+        in_reply_to=message_ref_of(message),
+        reply=reply,
+        reply_all=params["reply_all"],
+        attachment_names=[Path(p).name for p in draft.attachment_paths],
+    )
+    kind = "Replied to all on" if params["reply_all"] else "Replied to"
+    return ActionResult(
+        data=result,
+        message=f"{kind} {message.subject!r} from {reply.mailbox}.",
+        summary={"sent": 1, "attachments": len(draft.attachment_paths)},
+    )
+
+
+def main() -> int:
+    return run_action(ACTION_ID, run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

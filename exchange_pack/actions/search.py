@@ -1,0 +1,237 @@
+"""search_emails_extended across one, several or all mailboxes, with per-mailbox statuses.
+
+A first run over several mailboxes goes through ``Backend.search_many`` (bounded concurrency,
+``$batch`` on Graph) in chunks, so progress can be reported; a single mailbox and every
+continuation page through ``MailboxBackend.search``. ``limit`` bounds each mailbox, then
+``max_results`` the whole answer; whatever either cut off is reachable through ``next_cursor``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backend import Backend, MailboxBackend
+from ..errors import (
+    AccessDeniedError,
+    ExchangePackError,
+    InternalError,
+    MailboxNotFoundError,
+    ThrottledError,
+)
+from ..models import MailboxStatus, MailboxStatusValue, MessageSummary, SearchCriteria
+from .cursor import Position, SearchCursor, decode_cursor, fingerprint
+from .outputs import MailboxOutcome, SearchResult
+from .targets import normalize_internet_message_id
+
+MAILBOXES_PER_STEP = 100  # mailboxes per search_many call: one progress step
+CRITERIA_KEYS = tuple(SearchCriteria.model_fields)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Located:
+    """A found message and where it sits: its page (by cursor) and index in that page."""
+
+    message: MessageSummary
+    page_cursor: str | None
+    index: int
+
+
+@dataclass
+class Harvest:
+    """One mailbox's share of the run."""
+
+    mailbox: str
+    status: MailboxStatus
+    found: list[Located] = field(default_factory=list)
+    resume: Position | None = None  # where the next run continues; None when exhausted
+    error: ExchangePackError | None = None
+
+
+def criteria_from(params: Mapping[str, Any]) -> SearchCriteria:
+    """The filters among the action's parameters (absent ones stay None: no filter)."""
+    values = {key: params[key] for key in CRITERIA_KEYS if params.get(key) not in (None, "")}
+    for key in ("received_after", "received_before"):
+        if isinstance(values.get(key), str):
+            values[key] = dt.datetime.fromisoformat(values[key].replace("Z", "+00:00"))
+    if values.get("internet_message_id"):
+        values["internet_message_id"] = normalize_internet_message_id(values["internet_message_id"])
+    return SearchCriteria(**values)
+
+
+def status_of(error: ExchangePackError) -> MailboxStatusValue:
+    """The per-mailbox status an error stands for."""
+    if isinstance(error, MailboxNotFoundError):
+        return "not_found"
+    if isinstance(error, AccessDeniedError):
+        return "access_denied"
+    if isinstance(error, ThrottledError):
+        return "throttled"
+    return "error"
+
+
+def error_of(status: MailboxStatus) -> ExchangePackError:
+    """The error a failed status stands for, to raise when every mailbox failed."""
+    text = status.error or f"Searching {status.mailbox} failed ({status.status})."
+    if status.status == "not_found":
+        return MailboxNotFoundError(text)
+    if status.status == "access_denied":
+        return AccessDeniedError(text, hint="Grant Mail.Read (Graph) or full_access_as_app (EWS).")
+    if status.status == "throttled":
+        return ThrottledError(text, retry_after_seconds=status.retry_after_seconds)
+    return InternalError(text)
+
+
+def page_through(
+    mailbox: MailboxBackend, criteria: SearchCriteria, limit: int, start: Position
+) -> Harvest:
+    """Up to ``limit`` messages from ``start`` on, following the backend's page cursors."""
+    address = start.mailbox
+    found: list[Located] = []
+    page_cursor, skip = start.page_cursor, start.skip
+    try:
+        while True:
+            page = mailbox.search(criteria, limit, page_cursor)
+            for index in range(skip, len(page.items)):
+                if len(found) == limit:
+                    return _ok(
+                        address,
+                        found,
+                        Position(mailbox=address, page_cursor=page_cursor, skip=index),
+                    )
+                found.append(Located(page.items[index], page_cursor, index))
+            skip = 0
+            if not page.next_cursor or not page.items:
+                return _ok(address, found, None)
+            page_cursor = page.next_cursor
+            if len(found) == limit:
+                return _ok(address, found, Position(mailbox=address, page_cursor=page_cursor))
+    except ExchangePackError as error:
+        return _failed(address, error)
+
+
+def first_pages(
+    backend: Backend,
+    addresses: Sequence[str],
+    criteria: SearchCriteria,
+    limit: int,
+    progress: Progress,
+) -> list[Harvest]:
+    """The first page of every mailbox through ``search_many``, a chunk at a time."""
+    harvests: list[Harvest] = []
+    for start in range(0, len(addresses), MAILBOXES_PER_STEP):
+        chunk = addresses[start : start + MAILBOXES_PER_STEP]
+        for status, messages in backend.search_many(chunk, criteria, limit):
+            found = [Located(m, None, i) for i, m in enumerate(messages)]
+            resume = None
+            if status.status == "ok" and status.next_cursor:
+                resume = Position(mailbox=status.mailbox, page_cursor=status.next_cursor)
+            elif status.status == "ok" and len(messages) >= limit:
+                # No cursor from the backend: the next run fetches this page again and skips.
+                resume = Position(mailbox=status.mailbox, skip=len(messages))
+            harvests.append(Harvest(status.mailbox, status, found, resume))
+        done = min(start + MAILBOXES_PER_STEP, len(addresses))
+        progress(done, len(addresses), f"searched {done} of {len(addresses)} mailboxes")
+    return harvests
+
+
+def continue_pages(
+    backend: Backend,
+    positions: Sequence[Position],
+    criteria: SearchCriteria,
+    limit: int,
+    progress: Progress,
+) -> list[Harvest]:
+    """The next page of each mailbox a previous run's cursor named."""
+    harvests = []
+    for done, position in enumerate(positions, start=1):
+        try:
+            mailbox = backend.mailbox(position.mailbox)
+        except ExchangePackError as error:
+            harvests.append(_failed(position.mailbox, error))
+            continue
+        harvests.append(page_through(mailbox, criteria, limit, position))
+        progress(done, len(positions), f"searched {done} of {len(positions)} mailboxes")
+    return harvests
+
+
+def search(
+    backend: Backend,
+    addresses: Sequence[str],
+    criteria: SearchCriteria,
+    *,
+    limit: int,
+    max_results: int,
+    cursor: str | None,
+    scope_key: str,
+    progress: Progress,
+) -> tuple[SearchResult, list[Harvest]]:
+    """Runs the search and assembles messages, statuses, truncation and the next cursor.
+
+    Raises the mailbox's error when every searched mailbox failed (one mailbox: its error)."""
+    print_key = fingerprint(criteria.model_dump(mode="json"), limit, scope_key)
+    if cursor:
+        positions = decode_cursor(cursor, print_key).positions
+        harvests = continue_pages(backend, positions, criteria, limit, progress)
+    elif len(addresses) == 1:
+        address = addresses[0]
+        try:
+            harvests = [
+                page_through(backend.mailbox(address), criteria, limit, Position(mailbox=address))
+            ]
+        except ExchangePackError as error:
+            harvests = [_failed(address, error)]
+    else:
+        harvests = first_pages(backend, addresses, criteria, limit, progress)
+
+    if harvests and all(h.status.status != "ok" for h in harvests):
+        first = harvests[0]
+        raise first.error or error_of(first.status)
+
+    messages: list[MessageSummary] = []
+    statuses: list[MailboxOutcome] = []
+    positions_out: list[Position] = []
+    for harvest in harvests:
+        room = max(0, max_results - len(messages))
+        kept = harvest.found[:room]
+        messages.extend(item.message for item in kept)
+        resume = harvest.resume
+        if len(kept) < len(harvest.found):
+            cut = harvest.found[len(kept)]
+            resume = Position(mailbox=harvest.mailbox, page_cursor=cut.page_cursor, skip=cut.index)
+        if resume is not None:
+            positions_out.append(resume)
+        outcome = harvest.status.model_dump(exclude={"next_cursor"}) | {"count": len(kept)}
+        statuses.append(MailboxOutcome.model_validate(outcome))
+    next_cursor = (
+        SearchCursor(fingerprint=print_key, positions=positions_out).encode()
+        if positions_out
+        else None
+    )
+    result = SearchResult(
+        messages=messages,
+        mailboxes=statuses,
+        total=len(messages),
+        truncated=next_cursor is not None,
+        next_cursor=next_cursor,
+    )
+    return result, harvests
+
+
+def _ok(address: str, found: list[Located], resume: Position | None) -> Harvest:
+    status = MailboxStatus(mailbox=address, status="ok", count=len(found))
+    return Harvest(address, status, found, resume)
+
+
+def _failed(address: str, error: ExchangePackError) -> Harvest:
+    status = MailboxStatus(
+        mailbox=address,
+        status=status_of(error),
+        error=error.message,
+        retry_after_seconds=error.retry_after_seconds,
+    )
+    return Harvest(address, status, error=error)
