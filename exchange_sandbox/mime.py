@@ -345,7 +345,8 @@ def build_mime(
 ) -> bytes:
     """RFC 5322 MIME for a message the faces create (send, reply, drafts, seeds).
 
-    ``attachments``: (name, content_type, content, is_inline, content_id).
+    ``attachments``: (name, content_type, content, is_inline, content_id); a
+    ``message/rfc822`` entry becomes an attached message with that file name.
     """
     when = date or dt.datetime.now(dt.timezone.utc)
     if when.tzinfo is None:
@@ -369,7 +370,10 @@ def build_mime(
             ("X-Priority", "1 (Highest)" if importance == "high" else "5 (Lowest)"),
         ]
     headers += list(extra_headers)
-    parts = [ParsedAttachment(n, ct, c, inline, cid) for n, ct, c, inline, cid in attachments]
+    parts = [
+        ParsedAttachment(n, ct, c, inline, cid, "item" if ct == "message/rfc822" else "file")
+        for n, ct, c, inline, cid in attachments
+    ]
     for inner in attached_messages:
         subject_of_inner = str(parse_message(inner).get("Subject", "") or "Untitled")
         parts.append(

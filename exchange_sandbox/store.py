@@ -340,6 +340,10 @@ class Store:
                 raise
             conn.execute("COMMIT")
 
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction around many store calls (seeds); nested calls join it."""
+        return self._write()
+
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         cur = self._conn().execute(sql, tuple(params))
         return cur.fetchall()
@@ -575,6 +579,13 @@ class Store:
             )
         return self._folder_from(rows[0]) if rows else None
 
+    def well_known_folder_ids(self, well_known: str) -> dict[int, str]:
+        """Mailbox id -> id of that mailbox's well-known folder (bulk seeding)."""
+        rows = self._query(
+            "SELECT mailbox_id, id FROM folders WHERE well_known = ?", (well_known.lower(),)
+        )
+        return {mailbox_id: folder_id for mailbox_id, folder_id in rows}
+
     def folder_by_id(self, folder_id: str) -> Folder | None:
         """A folder by id alone (either form): the id names its mailbox."""
         key = ids.parse(folder_id, "folder")
@@ -730,7 +741,7 @@ class Store:
     ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         message_id = self._new_id("message", new.mailbox_id)
         parsed = new.parsed or parse_mime(new.mime)
-        stamp = to_db_time(now)
+        stamp = to_db_time(new.created_at or now)
         received = to_db_time(new.received_at or parsed.sent_at or now)
         row = (
             message_id,
@@ -1345,3 +1356,4 @@ class NewMessage:
     is_read: bool = False
     is_draft: bool = False
     categories: list[str] = field(default_factory=list)
+    created_at: dt.datetime | None = None  # default: now (seeds pin it for stable output)
