@@ -1,0 +1,60 @@
+"""The Microsoft Graph backend (``exchange_pack.backend.Backend``) for Exchange Online.
+
+Never imports exchangelib: a Graph action process loads only requests, msal and pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ExchangePackError
+from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
+from . import directory, fanout
+from .folders import FolderDirectory
+from .mailbox import GraphMailbox
+from .transport import GraphClient, graph_path, with_query
+
+__all__ = ["GraphBackend", "GraphClient", "GraphMailbox"]
+
+
+class GraphBackend:
+    """The tenant over Microsoft Graph v1.0: mailboxes, directory, fan-out search, probe."""
+
+    name = "graph"
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.client = GraphClient(session)
+        self.folders = FolderDirectory(self.client)
+
+    def mailbox(self, address: str) -> GraphMailbox:
+        """The mailbox ``/users/{address}``."""
+        return GraphMailbox(self.client, self.folders, address)
+
+    def searchable_mailboxes(self, limit: int | None = None) -> list[MailboxInfo]:
+        """``GET /users`` + ``mailboxSettings/userPurpose`` via ``$batch``."""
+        return directory.searchable_mailboxes(self.client, limit)
+
+    def search_many(
+        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """The search in every mailbox through ``$batch``, per-mailbox status."""
+        return fanout.search_many(self.client, self.folders, addresses, criteria, limit)
+
+    def probe(self) -> dict[str, Any]:
+        """Token facts and ``GET /users/{default}/mailFolders/inbox`` (or ``GET /users``)."""
+        info = self.session.tokens.token_info("graph")
+        mailbox = self.session.config.default_mailbox
+        result: dict[str, Any] = {"token": info.model_dump(mode="json"), "mailbox": mailbox}
+        if mailbox:
+            path = with_query(graph_path("/users/{}/mailFolders/inbox", mailbox), {"$select": "id"})
+        else:
+            path = with_query("/users", {"$select": "id", "$top": 1})
+        try:
+            self.client.get_json(path)
+        except ExchangePackError as error:
+            result.update(reachable=False, error=error.to_dict())
+        else:
+            result.update(reachable=True, error=None)
+        return result

@@ -1,0 +1,53 @@
+"""Messages by reference: Graph id, EWS ItemId or internet_message_id; and their MIME."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import ByteStream, is_internet_message_id
+from ..errors import MessageNotFoundError
+from .odata import literal
+from .shape import SUMMARY_FIELDS
+from .transport import GraphClient, graph_path, with_query
+
+
+def rest_id(item_id: str) -> str:
+    """An EWS ItemId in Graph's REST form (what ``ConvertId`` EwsId -> RestId does)."""
+    return item_id.replace("/", "-").replace("+", "_")
+
+
+def message_path(mailbox: str, message_id: str, tail: str = "") -> str:
+    """``/users/{mailbox}/messages/{id}`` plus a literal tail such as ``/$value``."""
+    return graph_path("/users/{}/messages/{}", mailbox, rest_id(message_id)) + tail
+
+
+def get_message(
+    client: GraphClient, mailbox: str, ref: str, fields: str = SUMMARY_FIELDS
+) -> dict[str, Any]:
+    """``GET /users/{id}/messages/{id}``, or one ``$filter=internetMessageId eq`` lookup."""
+    if is_internet_message_id(ref):
+        return find_by_internet_message_id(client, mailbox, ref, fields)
+    return client.get_json(with_query(message_path(mailbox, ref), {"$select": fields}))
+
+
+def find_by_internet_message_id(
+    client: GraphClient, mailbox: str, internet_message_id: str, fields: str = SUMMARY_FIELDS
+) -> dict[str, Any]:
+    """``GET /users/{id}/messages?$filter=internetMessageId eq '...'`` across all folders."""
+    query = {
+        "$filter": f"internetMessageId eq {literal(internet_message_id)}",
+        "$select": fields,
+        "$top": 1,
+    }
+    found = client.get_json(with_query(graph_path("/users/{}/messages", mailbox), query))
+    values = found.get("value") or []
+    if not values:
+        raise MessageNotFoundError(
+            f"No message with internet_message_id {internet_message_id} in {mailbox}."
+        )
+    return values[0]
+
+
+def open_mime(client: GraphClient, mailbox: str, message_id: str) -> ByteStream:
+    """``GET /users/{id}/messages/{id}/$value``: the RFC 5322 MIME, streamed."""
+    return client.stream(message_path(mailbox, message_id, "/$value"))

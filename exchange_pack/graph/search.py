@@ -1,0 +1,178 @@
+"""SearchCriteria as a Graph message query: ``$filter`` where Graph can, ``$search`` (KQL)
+for free text, body and attachment names, and a local check for the rest.
+
+Graph refuses ``$search`` together with ``$filter``; when a search needs ``$search``, every
+other criterion is checked locally on the returned messages (never silently dropped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from ..models import MessageSummary, SearchCriteria
+from .folders import well_known
+from .odata import all_of, literal
+from .shape import SUMMARY_FIELDS, message_summary, parse_time
+from .transport import graph_path, with_query
+
+MAX_PAGE_SIZE = 100  # messages per Graph page when a local check may discard some
+Check = Callable[[dict[str, Any]], bool]
+
+
+def needs_search(criteria: SearchCriteria) -> bool:
+    """True when a criterion only ``$search`` can express (free text, body, attachment)."""
+    return bool(criteria.query or criteria.body or criteria.attachment_name)
+
+
+def _kql_value(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'\\"{escaped}\\"' if any(c in text for c in ' :"()') else escaped
+
+
+def kql(criteria: SearchCriteria) -> str:
+    """The ``$search`` value: the analyst's query plus body:/attachment:/from: terms."""
+    terms = []
+    if criteria.query:
+        terms.append(criteria.query.replace("\\", "\\\\").replace('"', '\\"'))
+    if criteria.body:
+        terms.append(f"body:{_kql_value(criteria.body)}")
+    if criteria.attachment_name:
+        terms.append(f"attachment:{_kql_value(criteria.attachment_name)}")
+    if criteria.sender:  # narrows the server's answer; the exact match is checked locally
+        terms.append(f"from:{_kql_value(criteria.sender)}")
+    return '"' + " ".join(terms) + '"'
+
+
+def _recipient_clause(address: str) -> str:
+    any_of = "{}/any(r:r/emailAddress/address eq " + literal(address) + ")"
+    return f"({any_of.format('toRecipients')} or {any_of.format('ccRecipients')})"
+
+
+def filter_clauses(criteria: SearchCriteria) -> list[str]:
+    """The ``$filter`` clauses for every criterion Graph filters on."""
+    clauses = []
+    if criteria.sender:
+        clauses.append(f"from/emailAddress/address eq {literal(criteria.sender)}")
+    if criteria.recipient:
+        clauses.append(_recipient_clause(criteria.recipient))
+    if criteria.subject:
+        clauses.append(f"contains(subject,{literal(criteria.subject)})")
+    if criteria.internet_message_id:
+        clauses.append(f"internetMessageId eq {literal(criteria.internet_message_id)}")
+    if criteria.has_attachments is not None:
+        clauses.append(f"hasAttachments eq {literal(criteria.has_attachments)}")
+    if criteria.is_read is not None:
+        clauses.append(f"isRead eq {literal(criteria.is_read)}")
+    if criteria.received_after:
+        clauses.append(f"receivedDateTime ge {literal(criteria.received_after)}")
+    if criteria.received_before:
+        clauses.append(f"receivedDateTime lt {literal(criteria.received_before)}")
+    return clauses
+
+
+def _addresses(message: dict[str, Any], *fields: str) -> set[str]:
+    found = set()
+    for field in fields:
+        value = message.get(field)
+        for item in value if isinstance(value, list) else [value]:
+            address = ((item or {}).get("emailAddress") or {}).get("address")
+            if address:
+                found.add(address.lower())
+    return found
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def local_check(criteria: SearchCriteria) -> Check:
+    """The criteria ``$filter`` would express, evaluated on a returned message."""
+
+    def check(message: dict[str, Any]) -> bool:
+        received = parse_time(message.get("receivedDateTime"))
+        tests = [
+            not criteria.sender or criteria.sender.lower() in _addresses(message, "from"),
+            not criteria.recipient
+            or criteria.recipient.lower() in _addresses(message, "toRecipients", "ccRecipients"),
+            not criteria.subject
+            or criteria.subject.lower() in (message.get("subject") or "").lower(),
+            not criteria.internet_message_id
+            or criteria.internet_message_id == message.get("internetMessageId"),
+            criteria.has_attachments is None
+            or criteria.has_attachments == bool(message.get("hasAttachments")),
+            criteria.is_read is None or criteria.is_read == bool(message.get("isRead")),
+            not criteria.received_after
+            or (received is not None and received >= _aware(criteria.received_after)),
+            not criteria.received_before
+            or (received is not None and received < _aware(criteria.received_before)),
+            not criteria.attachment_name or _has_attachment_named(message, criteria),
+        ]
+        return all(tests)
+
+    return check
+
+
+def _has_attachment_named(message: dict[str, Any], criteria: SearchCriteria) -> bool:
+    attachments = message.get("attachments")
+    if attachments is None:  # not expanded: the server's attachment: term already decided
+        return True
+    wanted = (criteria.attachment_name or "").lower()
+    return any(wanted in (a.get("name") or "").lower() for a in attachments)
+
+
+def attachment_names(message: dict[str, Any]) -> list[str] | None:
+    """Names of the expanded attachments (present only when the search asked for them)."""
+    attachments = message.get("attachments")
+    return None if attachments is None else [a.get("name") or "" for a in attachments]
+
+
+def collection_path(mailbox: str, folder: str | None) -> str:
+    """``/users/{id}/messages`` (all folders) or ``/users/{id}/mailFolders/{id}/messages``."""
+    if folder is None:
+        return graph_path("/users/{}/messages", mailbox)
+    return graph_path("/users/{}/mailFolders/{}/messages", mailbox, folder)
+
+
+def message_query(
+    criteria: SearchCriteria, mailbox: str, folder: str | None, limit: int
+) -> tuple[str, Check | None]:
+    """The first-page request path and the local check still to apply (None: none needed)."""
+    params: dict[str, Any] = {"$select": SUMMARY_FIELDS}
+    if criteria.attachment_name:
+        params["$expand"] = "attachments($select=name)"
+    if needs_search(criteria):
+        params["$search"] = kql(criteria)
+        params["$top"] = MAX_PAGE_SIZE
+        check: Check | None = local_check(criteria)
+    else:
+        params["$filter"] = all_of(filter_clauses(criteria))
+        params["$top"] = max(1, min(limit, MAX_PAGE_SIZE))
+        check = None
+    return with_query(collection_path(mailbox, folder), params), check
+
+
+def folder_label(folder: str | None) -> str | None:
+    """The output name of the searched folder: its well-known name, else the path given."""
+    if folder is None:
+        return None
+    return well_known(folder) or folder.strip().strip("/")
+
+
+def summaries(
+    items: list[dict[str, Any]],
+    mailbox: str,
+    criteria: SearchCriteria,
+    folder_names: dict[str, str],
+) -> list[MessageSummary]:
+    """Found messages as summaries, folders named from the search folder or ``folder_names``."""
+    label = folder_label(criteria.folder)
+    found = []
+    for item in items:
+        folder = label or folder_names.get(item.get("parentFolderId") or "")
+        summary = message_summary(item, mailbox, folder)
+        if criteria.attachment_name:
+            summary.attachment_names = attachment_names(item)
+        found.append(summary)
+    return found
