@@ -1,0 +1,24 @@
+"""The sandbox's Exchange Web Services face: SOAP 1.1 at ``/EWS/Exchange.asmx``.
+
+Each operation group lives in its own module and registers itself in ``service.OPERATIONS``.
+"""
+
+from __future__ import annotations
+
+from ..tenant import Tenant
+from ..web import Request, Response, Router
+from . import attachments, convert, discovery, folders, items, oof, people, send  # noqa: F401
+from .endpoint import handle
+
+EWS_PATH = r"(?i)/ews/exchange\.asmx"
+
+
+def build_router(tenant: Tenant) -> Router:
+    """The EWS routes of ``tenant`` (Exchange Web Services SOAP endpoint)."""
+    router = Router()
+
+    def ews(request: Request) -> Response:
+        return handle(tenant, request)
+
+    router.add("POST", EWS_PATH, ews, name="ews")
+    return router

@@ -1,0 +1,86 @@
+"""``POST /EWS/Exchange.asmx``: the request pipeline of the EWS face."""
+
+from __future__ import annotations
+
+from ..tenant import Tenant, TokenError
+from ..web import Request, Response
+from . import auth, schema
+from .errors import EwsFault
+from .service import OPERATIONS, EwsContext
+from .soap import Envelope, build_envelope, build_fault, parse_envelope
+
+_XML = "text/xml; charset=utf-8"
+_BLOCKED_DIAGNOSTICS = (
+    '2000010;reason="EWS is blocked for this application in Exchange Online. Use Microsoft '
+    'Graph, or ask an administrator to allow the application for EWS.";'
+    'error_category="insufficient_claims"'
+)
+
+
+def _fault_response(fault: EwsFault) -> Response:
+    return Response(500, {"Content-Type": _XML}, build_fault(fault))
+
+
+def _denied_response(denied: auth.HttpDenied) -> Response:
+    headers = {"x-ms-diagnostics": denied.diagnostics, "Content-Type": "text/html"}
+    headers.update(denied.headers)
+    return Response(denied.status, headers, b"")
+
+
+def _throttled(retry_after_seconds: float) -> EwsFault:
+    """Exchange Online's ErrorServerBusy fault; BackOffMilliseconds tells clients to wait."""
+    return EwsFault(
+        "ErrorServerBusy",
+        message_xml=[("Value", "BackOffMilliseconds", str(int(retry_after_seconds * 1000)))],
+    )
+
+
+def handle(tenant: Tenant, request: Request) -> Response:
+    """Answers one EWS SOAP request like Exchange Online (or an on-premises server)."""
+    if tenant.settings.ews_blocked:
+        return _denied_response(auth.HttpDenied(403, _BLOCKED_DIAGNOSTICS))
+    try:
+        envelope: Envelope | EwsFault = parse_envelope(request.body)
+    except EwsFault as fault:
+        envelope = fault
+    if isinstance(envelope, Envelope):
+        request.operation = envelope.operation_name
+    try:
+        claims = tenant.authenticate(request, "ews")
+        auth.require_ews_permission(tenant, claims)
+    except TokenError as exc:
+        return _denied_response(auth.token_rejected(exc.reason))
+    except auth.HttpDenied as denied:
+        return _denied_response(denied)
+    if isinstance(envelope, EwsFault):
+        return _fault_response(envelope)
+    try:
+        if tenant.settings.schema_dir:
+            schema.validate_request(schema.load_schema(tenant.settings.schema_dir), envelope)
+        mailbox = auth.acting_mailbox(tenant, request, envelope, claims)
+    except EwsFault as fault:
+        return _fault_response(fault)
+    if mailbox is not None:
+        request.mailbox = mailbox.address
+    throttled = tenant.throttle(request, "ews", mailbox)
+    if throttled is not None:
+        return _fault_response(_throttled(throttled.retry_after_seconds))
+    try:
+        return _dispatch(EwsContext(tenant, request, envelope, claims, mailbox))
+    except EwsFault as fault:
+        return _fault_response(fault)
+    finally:
+        tenant.release(request)
+
+
+def _dispatch(context: EwsContext) -> Response:
+    envelope = context.envelope
+    registered = OPERATIONS.get(envelope.operation_name)
+    if registered is None:
+        raise EwsFault("ErrorInvalidRequest", fault_code="s:Client")
+    handler, since = registered
+    if envelope.requested_version and not envelope.version_at_least(since):
+        raise EwsFault("ErrorInvalidServerVersion")
+    payload = handler(context, envelope.operation)
+    body = build_envelope(payload, envelope.requested_version)
+    return Response(200, {"Content-Type": _XML}, body)
