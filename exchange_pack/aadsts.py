@@ -145,12 +145,12 @@ def error_from_token_response(body: dict[str, Any]) -> ExchangePackError:
     if meaning is None:
         summary = _server_summary(body) or error
         return AuthenticationError(
-            f"Sign-in failed: {summary} ({backend_code}).",
+            f"Sign-in failed ({backend_code}): {summary}",
             backend_code=backend_code,
             hint="Check tenant_id, client_id and the client secret or certificate.",
         )
     return meaning.error(
-        f"Sign-in failed: {meaning.message} ({backend_code})",
+        f"Sign-in failed ({backend_code}): {meaning.message}",
         hint=meaning.hint,
         backend_code=backend_code,
     )

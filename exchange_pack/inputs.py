@@ -311,10 +311,12 @@ def coerce_value(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any])
 
 
 def coerce(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Coerces each top-level value by its property schema (blank non-string values dropped)."""
+    """Coerces each top-level value by its property schema (null and blank values dropped)."""
     properties = schema.get("properties", {})
     out: dict[str, Any] = {}
     for key, value in values.items():
+        if value is None:
+            continue  # SOAR engines send null for a field left empty: the same as not given
         if key in properties:
             value = coerce_value(value, properties[key], schema)
             if value is _NO_VALUE:
