@@ -9,6 +9,7 @@ from ..tenant import Tenant
 from ..web import Request, Response, Router
 from . import attachments, convert, discovery, folders, items, oof, people, send  # noqa: F401
 from .endpoint import handle
+from .ntlm import NtlmAcceptor
 
 EWS_PATH = r"(?i)/ews/exchange\.asmx"
 
@@ -16,9 +17,10 @@ EWS_PATH = r"(?i)/ews/exchange\.asmx"
 def build_router(tenant: Tenant) -> Router:
     """The EWS routes of ``tenant`` (Exchange Web Services SOAP endpoint)."""
     router = Router()
+    ntlm = NtlmAcceptor(tenant)
 
     def ews(request: Request) -> Response:
-        return handle(tenant, request)
+        return handle(tenant, request, ntlm)
 
     router.add("POST", EWS_PATH, ews, name="ews")
     return router

@@ -8,7 +8,7 @@ from typing import Any
 from lxml import etree
 
 from ..store import Mailbox
-from ..tenant import Tenant
+from ..tenant import EWS_CHALLENGE, Tenant
 from ..web import Request
 from .errors import EwsFault
 from .soap import Envelope, t
@@ -39,10 +39,14 @@ def bearer_challenge(error: str | None = None) -> str:
     return f'{challenge}, error="{error}"' if error else challenge
 
 
-def token_rejected(reason: str) -> HttpDenied:
-    """401 for a missing, malformed, expired or foreign token (``x-ms-diagnostics`` 2000001)."""
+def token_rejected(reason: str, *, offer_all: bool = False) -> HttpDenied:
+    """401 for a missing, malformed, expired or foreign token (``x-ms-diagnostics`` 2000001);
+    ``offer_all`` also offers the on-premises schemes, as to a client without credentials."""
     diagnostics = f'2000001;reason="{reason}";error_category="invalid_token"'
-    return HttpDenied(401, diagnostics, {"WWW-Authenticate": bearer_challenge("invalid_token")})
+    challenge = bearer_challenge("invalid_token")
+    if offer_all:
+        challenge = f"{EWS_CHALLENGE}, {challenge}"
+    return HttpDenied(401, diagnostics, {"WWW-Authenticate": challenge})
 
 
 def require_ews_permission(tenant: Tenant, claims: dict[str, Any]) -> None:

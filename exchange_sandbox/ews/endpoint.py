@@ -6,6 +6,7 @@ from ..tenant import Tenant, TokenError
 from ..web import Request, Response
 from . import auth, schema
 from .errors import EwsFault
+from .ntlm import NtlmAcceptor
 from .service import OPERATIONS, EwsContext
 from .soap import Envelope, build_envelope, build_fault, parse_envelope
 
@@ -35,7 +36,7 @@ def _throttled(retry_after_seconds: float) -> EwsFault:
     )
 
 
-def handle(tenant: Tenant, request: Request) -> Response:
+def handle(tenant: Tenant, request: Request, ntlm: NtlmAcceptor | None = None) -> Response:
     """Answers one EWS SOAP request like Exchange Online (or an on-premises server)."""
     if tenant.settings.ews_blocked:
         return _denied_response(auth.HttpDenied(403, _BLOCKED_DIAGNOSTICS))
@@ -45,11 +46,15 @@ def handle(tenant: Tenant, request: Request) -> Response:
         envelope = fault
     if isinstance(envelope, Envelope):
         request.operation = envelope.operation_name
+    challenge = ntlm.step(request) if ntlm is not None else None
+    if challenge is not None:
+        return challenge
     try:
         claims = tenant.authenticate(request, "ews")
         auth.require_ews_permission(tenant, claims)
     except TokenError as exc:
-        return _denied_response(auth.token_rejected(exc.reason))
+        has_credentials = bool(request.headers.get("Authorization"))
+        return _denied_response(auth.token_rejected(exc.reason, offer_all=not has_credentials))
     except auth.HttpDenied as denied:
         return _denied_response(denied)
     if isinstance(envelope, EwsFault):
