@@ -23,9 +23,9 @@ class GraphBackend:
 
     name = "graph"
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, client: GraphClient | None = None) -> None:
         self.session = session
-        self.client = GraphClient(session)
+        self.client = client or GraphClient(session)
         self.folders = FolderDirectory(self.client)
 
     def mailbox(self, address: str) -> GraphMailbox:
