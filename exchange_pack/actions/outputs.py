@@ -21,6 +21,7 @@ from ..models import (
     MessageRef,
     MessageSummary,
     Model,
+    OutOfOffice,
     SavedAttachment,
     SentMessage,
 )
@@ -142,3 +143,21 @@ class ReplyResult(Model):
     reply: SentMessage
     reply_all: bool
     attachment_names: list[str]
+
+
+# The model behind each action's ``data`` (schemas/<action_id>.output.json mirrors it).
+OUTPUT_MODELS: dict[str, type[Model]] = {
+    "test_connection": ConnectionReport,
+    "get_attachments": AttachmentsResult,
+    "get_contacts": ContactsResult,
+    "get_searchable_mailboxes": SearchableMailboxesResult,
+    "get_out_of_office": OutOfOffice,
+    "search_emails_extended": SearchResult,
+    "copy_email": CopyResult,
+    "delete_attachments": DeleteAttachmentsResult,
+    "delete_email": DeleteEmailResult,
+    "download_mail_as_eml": EmlResult,
+    "junk_mail": JunkOutcome,
+    "send_email": SendResult,
+    "reply_to_email": ReplyResult,
+}
