@@ -838,6 +838,14 @@ class Store:
             raise StoreError(f"no message {message_id}")
         return found
 
+    def _folder_key(self, mailbox_id: int, ref: str) -> str:
+        """A folder id (EWS form) for an id in either form or a well-known name."""
+        key = ids.canonical(ref, "folder")
+        if key is not None:
+            return key
+        folder = self.folder(mailbox_id, ref)
+        return folder.id if folder else ref
+
     def messages(
         self,
         mailbox_id: int,
@@ -845,11 +853,12 @@ class Store:
         *,
         include_drafts: bool = True,
     ) -> list[Message]:
-        """Every message of a mailbox (or of these folders), newest received first."""
+        """Every message of a mailbox (or of these folders: ids in either form or well-known
+        names), newest received first."""
         sql = f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ?"
         params: list[Any] = [mailbox_id]
         if folder_ids is not None:
-            wanted = [ids.canonical(f, "folder") or f for f in folder_ids]
+            wanted = [self._folder_key(mailbox_id, f) for f in folder_ids]
             if not wanted:
                 return []
             sql += f" AND folder_id IN ({', '.join('?' * len(wanted))})"
