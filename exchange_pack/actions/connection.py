@@ -105,8 +105,15 @@ def connection_report(
 
 
 def _probe_facts(session: Session) -> Mapping[str, Any]:
-    """The backend's probe, completed with the token's decoded facts when it lacks them."""
+    """The backend's probe, flattened (``token`` facts lifted) and completed with the token's
+    decoded facts when it lacks them."""
     facts: dict[str, Any] = dict(session.backend.probe() or {})
+    token = facts.get("token") or {}
+    for key, token_key in (("auth_method", "auth_method"), ("token_expires_at", "expires_at")):
+        if not facts.get(key) and token.get(token_key):
+            facts[key] = token[token_key]
+    if "roles" not in facts and "roles" in token:
+        facts["roles"] = token["roles"]
     if "roles" not in facts and _auth_method(session) in ROLE_BASED_AUTH:
         resource = "ews" if session.config.backend == "ews" else "graph"
         info = session.tokens.token_info(resource)
@@ -127,7 +134,8 @@ def _ews_status(facts: Mapping[str, Any]) -> str:
     status = facts.get("ews_status")
     if status in ("reachable", "blocked", "unreachable"):
         return str(status)
-    if facts.get("blocked"):
+    error = facts.get("error") or {}
+    if facts.get("blocked") or error.get("code") == EwsBlockedError.code:
         return "blocked"
     return "reachable" if facts.get("reachable", True) else "unreachable"
 
