@@ -187,6 +187,7 @@ CREATE TABLE IF NOT EXISTS folders (
     id TEXT PRIMARY KEY, mailbox_id INTEGER NOT NULL, parent_id TEXT, well_known TEXT,
     display_name TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS folders_mailbox ON folders (mailbox_id, parent_id);
+CREATE INDEX IF NOT EXISTS folders_parent ON folders (parent_id);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, mailbox_id INTEGER NOT NULL, folder_id TEXT NOT NULL,
     version INTEGER NOT NULL, internet_message_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
@@ -199,6 +200,7 @@ CREATE TABLE IF NOT EXISTS messages (
     headers TEXT NOT NULL, mime BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_folder ON messages (mailbox_id, folder_id, received_at);
 CREATE INDEX IF NOT EXISTS messages_imid ON messages (mailbox_id, internet_message_id);
+CREATE INDEX IF NOT EXISTS messages_counts ON messages (folder_id, is_read);
 CREATE TABLE IF NOT EXISTS attachments (
     id TEXT PRIMARY KEY, message_id TEXT NOT NULL, position INTEGER NOT NULL,
     name TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
@@ -431,8 +433,11 @@ class Store:
         return self._app_from(rows[0]) if rows else None
 
     def apps(self) -> list[App]:
-        """Every registered app, in client id order."""
-        return [self._app_from(r) for r in self._query("SELECT * FROM apps ORDER BY client_id")]
+        """Every registered app, by display name."""
+        return [
+            self._app_from(r)
+            for r in self._query("SELECT * FROM apps ORDER BY display_name, client_id")
+        ]
 
     # -- mailboxes ----------------------------------------------------------------------------
     def add_mailbox(
