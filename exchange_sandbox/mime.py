@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
+from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
@@ -164,7 +165,7 @@ def _address(value: str | None) -> Address | None:
 
 
 def _addresses(value: str | None) -> list[Address]:
-    from .store import Address
+    from .store import Address  # the store module imports this one at load time
 
     if not value:
         return []
@@ -244,8 +245,6 @@ def parse_mime(data: bytes) -> ParsedMessage:
 
 def format_addresses(addresses: list[Address]) -> str:
     """``"Name" <address>, ...`` for a header."""
-    from email.headerregistry import Address as HeaderAddress
-
     return ", ".join(
         str(HeaderAddress(display_name=a.name, addr_spec=a.address)) for a in addresses
     )

@@ -44,6 +44,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .mime import ParsedMessage, build_mime, parse_mime
 from .store import (
@@ -281,7 +282,7 @@ class _Mail:
     body: str
     at: dt.datetime
     cc: list[Address] = field(default_factory=list)
-    body_type: str = "text"
+    body_type: Literal["text", "html"] = "text"
     attachments: list[tuple[str, str, bytes, bool, str | None]] = field(default_factory=list)
     in_reply_to: str | None = None
     read: bool | None = None  # None: decided by the seeded RNG
@@ -598,13 +599,13 @@ def _demo(store: Store) -> None:
             cc=mail.cc,
             subject=mail.subject,
             body=mail.body,
-            body_type="html" if mail.body_type == "html" else "text",
+            body_type=mail.body_type,
             attachments=mail.attachments,
             internet_message_id=message_ids[mail.key],
             in_reply_to=message_ids.get(mail.in_reply_to or ""),
             date=mail.at - dt.timedelta(minutes=1),
         )
-        folders = {alice.id: projects.id} if mail.key in ("falcon",) else None
+        folders = {alice.id: projects.id} if mail.key == "falcon" else None
         deliver(mime, [*mail.to, *mail.cc], mail.at, mail.sender, mail.read, folders)
 
     campaign_copies: dict[str, bytes] = {}
@@ -642,11 +643,11 @@ def _new(
     at: dt.datetime,
     is_read: bool,
 ) -> NewMessage:
-    folder_id = store.folder(mailbox.id, folder)
-    assert folder_id is not None
+    target = store.folder(mailbox.id, folder)
+    assert target is not None  # every mailbox has the well-known folders
     return NewMessage(
         mailbox.id,
-        folder_id.id,
+        target.id,
         mime,
         parsed=parsed,
         received_at=at,
