@@ -42,7 +42,6 @@ EWS_AUDIENCE = EWS_RESOURCE
 _AUDIENCE_URL: dict[str, str] = {"graph": GRAPH_AUDIENCE, "ews": EWS_AUDIENCE}
 
 STORE_FILE = "tenant.sqlite"
-EWS_PATH = re.compile(r"/ews/", re.IGNORECASE)
 # What Exchange Server's EWS virtual directory offers to a client without credentials.
 EWS_CHALLENGE = 'Negotiate, NTLM, Basic realm="127.0.0.1"'
 _SEEDED_KEY = "sandbox.seeded"  # the seed this state was built from
@@ -256,7 +255,7 @@ class Tenant:
             claims = {"service_account": username, "tid": self.tenant_id}
             request.app = username
         elif audience == "ews" and request.extra.get("ntlm_user"):
-            username = request.extra["ntlm_user"]
+            username = self.service_account["username"]
             claims = {"service_account": username, "tid": self.tenant_id}
             request.app = username
         elif not header or not credentials.strip():
@@ -385,10 +384,7 @@ class Tenant:
                 },
             )
         handler, arguments, _ = match
-        response = handler(request, **arguments)
-        if response.status == 401 and EWS_PATH.match(request.path):
-            response.headers.setdefault("WWW-Authenticate", EWS_CHALLENGE)
-        return response
+        return handler(request, **arguments)
 
     def complete(self, request: Request, response: Response, duration_ms: float) -> None:
         """After the response went out: free throttle slots, write the request log."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msal
@@ -55,6 +55,20 @@ def access_token(
     result = msal_app(sandbox, http, app).acquire_token_for_client([scope])
     assert "access_token" in result, result
     return result["access_token"]
+
+
+@pytest.fixture
+def msal_client(
+    sandbox: Sandbox, sandbox_http: requests.Session
+) -> Callable[..., msal.ConfidentialClientApplication]:
+    """``msal_client(app="full", auth="secret"|"certificate", tenant=None)``: a new msal app."""
+
+    def make(
+        app: str = "full", auth: str = "secret", tenant: str | None = None
+    ) -> msal.ConfidentialClientApplication:
+        return msal_app(sandbox, sandbox_http, app, auth, tenant)
+
+    return make
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from exchange_sandbox.process import Sandbox, SandboxError
 from exchange_sandbox.tenant import Settings, Tenant, Throttled
 from exchange_sandbox.web import Request, Response
 
-from .conftest import GRAPH_SCOPE
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
 def _discovery_path(sandbox: Sandbox) -> str:

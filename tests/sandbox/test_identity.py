@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from exchange_sandbox.store import App
 from exchange_sandbox.tenant import Settings, Tenant, TokenError
 from exchange_sandbox.web import Request
 
-from .conftest import EWS_SCOPE, GRAPH_SCOPE, msal_app
-
+MsalFactory = Callable[..., msal.ConfidentialClientApplication]
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+EWS_SCOPE = "https://outlook.office365.com/.default"
 EWS_ROLES = {"full_access_as_app"}
 
 
@@ -65,9 +67,9 @@ def _assert_aadsts(response: requests.Response, status: int, error: str, code: i
 
 # -- successful client credentials --------------------------------------------------------
 def test_msal_client_secret_gets_a_signed_graph_token(
-    fresh_sandbox: Sandbox, sandbox_http: requests.Session
+    msal_client: MsalFactory, fresh_sandbox: Sandbox, sandbox_http: requests.Session
 ) -> None:
-    result = msal_app(fresh_sandbox, sandbox_http).acquire_token_for_client([GRAPH_SCOPE])
+    result = msal_client().acquire_token_for_client([GRAPH_SCOPE])
     assert result["token_type"] == "Bearer"
     assert result["expires_in"] > 3000
     full = fresh_sandbox.app("full")
@@ -109,11 +111,9 @@ def test_msal_certificate_rs256_thumbprint_gets_an_ews_token(
 
 
 def test_msal_certificate_ps256_sha256_thumbprint(
-    fresh_sandbox: Sandbox, sandbox_http: requests.Session
+    msal_client: MsalFactory, fresh_sandbox: Sandbox, sandbox_http: requests.Session
 ) -> None:
-    result = msal_app(fresh_sandbox, sandbox_http, auth="certificate").acquire_token_for_client(
-        [GRAPH_SCOPE]
-    )
+    result = msal_client(auth="certificate").acquire_token_for_client([GRAPH_SCOPE])
     assert "access_token" in result, result
     assert (
         jwt.decode(result["access_token"], options={"verify_signature": False})["appid"]
@@ -122,9 +122,9 @@ def test_msal_certificate_ps256_sha256_thumbprint(
 
 
 def test_msal_serves_the_second_call_from_its_cache(
-    fresh_sandbox: Sandbox, sandbox_http: requests.Session
+    msal_client: MsalFactory, fresh_sandbox: Sandbox, sandbox_http: requests.Session
 ) -> None:
-    app = msal_app(fresh_sandbox, sandbox_http)
+    app = msal_client()
     first = app.acquire_token_for_client([GRAPH_SCOPE])
     second = app.acquire_token_for_client([GRAPH_SCOPE])
     assert first["access_token"] == second["access_token"]
@@ -135,9 +135,9 @@ def test_msal_serves_the_second_call_from_its_cache(
 
 
 def test_readonly_app_gets_graph_roles_only_and_no_ews_role(
-    fresh_sandbox: Sandbox, sandbox_http: requests.Session
+    msal_client: MsalFactory, fresh_sandbox: Sandbox, sandbox_http: requests.Session
 ) -> None:
-    app = msal_app(fresh_sandbox, sandbox_http, app="readonly")
+    app = msal_client(app="readonly")
     graph = jwt.decode(
         app.acquire_token_for_client([GRAPH_SCOPE])["access_token"],
         options={"verify_signature": False},
@@ -276,7 +276,7 @@ def test_unknown_app_is_aadsts700016(
 
 
 def test_unknown_tenant_is_aadsts90002_and_msal_fails_in_its_constructor(
-    sandbox: Sandbox, sandbox_http: requests.Session, shared_dir: Path
+    msal_client: MsalFactory, sandbox: Sandbox, sandbox_http: requests.Session, shared_dir: Path
 ) -> None:
     stranger = str(uuid.uuid4())
     discovery = sandbox_http.get(
@@ -295,7 +295,7 @@ def test_unknown_tenant_is_aadsts90002_and_msal_fails_in_its_constructor(
         90002,
     )
     with pytest.raises(ValueError, match="Unable to get authority configuration"):
-        msal_app(sandbox, sandbox_http, tenant=stranger)
+        msal_client(tenant=stranger)
 
 
 @pytest.mark.parametrize(
@@ -321,10 +321,10 @@ def test_bad_scope_is_aadsts70011(
     assert f"The scope {scope} is not valid." in body["error_description"]
 
 
-def test_bad_scope_through_msal(fresh_sandbox: Sandbox, sandbox_http: requests.Session) -> None:
-    result = msal_app(fresh_sandbox, sandbox_http).acquire_token_for_client(
-        ["https://foo.microsoft.com/.default"]
-    )
+def test_bad_scope_through_msal(
+    msal_client: MsalFactory, fresh_sandbox: Sandbox, sandbox_http: requests.Session
+) -> None:
+    result = msal_client().acquire_token_for_client(["https://foo.microsoft.com/.default"])
     assert result["error"] == "invalid_scope"
     assert result["error_codes"] == [70011]
 
