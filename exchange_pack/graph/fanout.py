@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import AccessDeniedError, ExchangePackError, MailboxNotFoundError, ThrottledError
@@ -112,8 +113,9 @@ def search_many(
         folders.prefetch([s.address for s in searches if s.items])
     results = []
     for search in searches:
-        names = folders.names(search.address) if search.items and not criteria.folder else {}
-        found = summaries(search.items, search.address, criteria, names)
+        found = summaries(
+            search.items, search.address, criteria, partial(folders.name_of, search.address)
+        )
         status = search.status or MailboxStatus(mailbox=search.address, status="ok")
         results.append((status.model_copy(update={"count": len(found)}), found))
     return results

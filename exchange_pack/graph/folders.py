@@ -27,6 +27,7 @@ WELL_KNOWN_FOLDERS = frozenset(
     }
 )
 LISTING_PAGE = 250
+MAX_DEPTH = 10  # folder levels walked up to name a nested folder
 
 
 def well_known(name: str) -> str | None:
@@ -35,13 +36,9 @@ def well_known(name: str) -> str | None:
     return key if key in WELL_KNOWN_FOLDERS else None
 
 
-def folder_names(listing: dict[str, Any]) -> dict[str, str]:
-    """Folder id -> output name (the well-known name when the display name is one)."""
-    names = {}
-    for folder in listing.get("value") or []:
-        display = folder.get("displayName") or ""
-        names[folder["id"]] = well_known(display) or display
-    return names
+def top_level(listing: dict[str, Any]) -> dict[str, str]:
+    """Folder id -> display name from a ``mailFolders`` listing."""
+    return {f["id"]: f.get("displayName") or "" for f in listing.get("value") or []}
 
 
 def listing_path(mailbox: str) -> str:
@@ -51,33 +48,66 @@ def listing_path(mailbox: str) -> str:
 
 
 class FolderDirectory:
-    """Folder names per mailbox (top-level folders fetched once) and folder path lookups."""
+    """Folder names per mailbox (top-level folders fetched once, nested ones walked up) and
+    folder path lookups."""
 
     def __init__(self, client: GraphClient) -> None:
         self.client = client
-        self._names: dict[str, dict[str, str]] = {}
+        self._top: dict[str, dict[str, str]] = {}
+        self._paths: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def name_of(self, mailbox: str, folder_id: str | None) -> str | None:
-        """The output name of a folder id (None for folders below the top level)."""
+        """The output name of a folder: its well-known name for a top-level well-known folder,
+        else its path of display names (``Inbox/Projects``; one GET per unknown level)."""
         if not folder_id:
             return None
-        return self.names(mailbox).get(folder_id)
-
-    def names(self, mailbox: str) -> dict[str, str]:
-        """Folder id -> name for one mailbox: ``GET mailFolders`` once, then cached."""
+        top = self.top_level(mailbox)
+        if folder_id in top:
+            return well_known(top[folder_id]) or top[folder_id]
         with self._lock:
-            cached = self._names.get(mailbox)
+            cached = self._paths.get((mailbox, folder_id))
         if cached is None:
-            cached = folder_names(self.client.get_json(listing_path(mailbox)))
+            cached = self._path_of(mailbox, folder_id, top)
             with self._lock:
-                self._names[mailbox] = cached
+                self._paths[(mailbox, folder_id)] = cached
+        return cached or None
+
+    def _path_of(self, mailbox: str, folder_id: str, top: dict[str, str]) -> str:
+        names: list[str] = []
+        current: str | None = folder_id
+        for _ in range(MAX_DEPTH):
+            if current is None:
+                break
+            if current in top:
+                names.insert(0, top[current])
+                break
+            path = with_query(
+                graph_path("/users/{}/mailFolders/{}", mailbox, current),
+                {"$select": "displayName,parentFolderId"},
+            )
+            try:
+                folder = self.client.get_json(path, not_found=FolderNotFoundError)
+            except FolderNotFoundError:
+                break
+            names.insert(0, folder.get("displayName") or "")
+            current = folder.get("parentFolderId")
+        return "/".join(names)
+
+    def top_level(self, mailbox: str) -> dict[str, str]:
+        """Top-level folder id -> display name: ``GET mailFolders`` once per mailbox."""
+        with self._lock:
+            cached = self._top.get(mailbox)
+        if cached is None:
+            cached = top_level(self.client.get_json(listing_path(mailbox)))
+            with self._lock:
+                self._top[mailbox] = cached
         return cached
 
     def prefetch(self, mailboxes: Iterable[str]) -> None:
-        """Loads many mailboxes' folder names with ``$batch`` (a failure leaves names unknown)."""
+        """Loads many mailboxes' top-level folders with ``$batch`` (failures stay unnamed)."""
         with self._lock:
-            missing = [m for m in dict.fromkeys(mailboxes) if m not in self._names]
+            missing = [m for m in dict.fromkeys(mailboxes) if m not in self._top]
         requests = [
             BatchRequest(id=str(index), url=listing_path(mailbox))
             for index, mailbox in enumerate(missing)
@@ -87,7 +117,7 @@ class FolderDirectory:
             for index, mailbox in enumerate(missing):
                 answer = answers.get(str(index))
                 ok = answer is not None and answer.ok and isinstance(answer.body, dict)
-                self._names[mailbox] = folder_names(answer.body) if ok else {}
+                self._top[mailbox] = top_level(answer.body) if ok else {}
 
     def resolve(self, mailbox: str, folder: str) -> str:
         """A folder given by well-known name or path (``Inbox/Phishing``) as a path segment:

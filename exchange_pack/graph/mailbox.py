@@ -38,6 +38,9 @@ class GraphMailbox:
     def _ref(self, message: MessageRef) -> MessageRef:
         return message.model_copy(update={"mailbox": self.address})
 
+    def _folder_name(self, folder_id: str | None) -> str | None:
+        return self.folders.name_of(self.address, folder_id)
+
     def resolve(self, ref: str) -> MessageSummary:
         """``GET messages/{id}`` or one ``internetMessageId`` lookup (folder left unnamed)."""
         data = messages.get_message(self.client, self.address, ref.strip())
@@ -50,8 +53,7 @@ class GraphMailbox:
         folder = self.folders.resolve(self.address, criteria.folder) if criteria.folder else None
         first, check = search.message_query(criteria, self.address, folder, limit)
         items, next_cursor = collect(self.client, first, limit, cursor, check)
-        names = self.folders.names(self.address) if items and not criteria.folder else {}
-        found = search.summaries(items, self.address, criteria, names)
+        found = search.summaries(items, self.address, criteria, self._folder_name)
         return Page[MessageSummary](items=found, next_cursor=next_cursor)
 
     def open_mime(self, message: MessageRef) -> ByteStream:

@@ -164,13 +164,13 @@ def summaries(
     items: list[dict[str, Any]],
     mailbox: str,
     criteria: SearchCriteria,
-    folder_names: dict[str, str],
+    folder_name: Callable[[str | None], str | None],
 ) -> list[MessageSummary]:
-    """Found messages as summaries, folders named from the search folder or ``folder_names``."""
+    """Found messages as summaries, folders named after the searched folder or by id."""
     label = folder_label(criteria.folder)
     found = []
     for item in items:
-        folder = label or folder_names.get(item.get("parentFolderId") or "")
+        folder = label or folder_name(item.get("parentFolderId"))
         summary = message_summary(item, mailbox, folder)
         if criteria.attachment_name:
             summary.attachment_names = attachment_names(item)
