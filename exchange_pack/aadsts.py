@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
+from msal.exceptions import MsalServiceError
 
 from .errors import (
     AccessDeniedError,
@@ -25,6 +26,7 @@ from .errors import (
 )
 
 _AADSTS_CODE = re.compile(r"AADSTS(\d+)")
+_HTTP_STATUS = re.compile(r"\b([45]\d\d)\b")
 
 
 class AadstsMeaning(NamedTuple):
@@ -156,9 +158,19 @@ def error_from_token_response(body: dict[str, Any]) -> ExchangePackError:
     )
 
 
-def error_from_transport(exc: requests.RequestException, url: str) -> ExchangePackError:
+def error_from_transport(
+    exc: requests.RequestException | MsalServiceError, url: str
+) -> ExchangePackError:
     """The pack error for a failed HTTP exchange with the sign-in endpoint."""
     host = urlsplit(url).netloc or url
+    if isinstance(exc, MsalServiceError):  # msal's raise_for_status on a non-JSON error answer
+        status = _HTTP_STATUS.search(str(exc))
+        code = f"HTTP{status.group(1)}" if status else "MsalServiceError"
+        return ServiceUnavailableError(
+            f"The sign-in endpoint {host} answered with an error ({code}).",
+            hint="Microsoft's sign-in service is failing; retry later.",
+            backend_code=code,
+        )
     if isinstance(exc, requests.exceptions.SSLError):
         return ConfigError(
             f"TLS verification of the sign-in endpoint {host} failed.",

@@ -24,6 +24,7 @@ import msal
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from msal.exceptions import MsalServiceError
 from pydantic import BaseModel
 
 from . import __version__
@@ -69,7 +70,7 @@ class ClientCredential:
 
     method: AuthMethod
     msal_value: str | dict[str, str] = field(repr=False)
-    cache_key: str = field(repr=False)  # a one-way hash: keys the token cache file
+    cache_key: str = field(repr=False)  # a one-way hash: whose tokens the cache file holds
 
 
 @dataclass(frozen=True)
@@ -248,11 +249,10 @@ class TokenProvider:
                 self._cache = PersistentTokenCache.from_setting(
                     self.config.token_cache_path,
                     lambda: default_cache_path(
-                        self.config.cloud,
-                        self.config.authority,
-                        self.config.client_id or "",
-                        self.credential.cache_key,
+                        self.config.cloud, self.config.authority, self.config.client_id or ""
                     ),
+                    self.config.client_id or "",
+                    self.credential.cache_key,
                     self._warn,
                 )
             return self._cache
@@ -324,7 +324,7 @@ class TokenProvider:
         with self._lock, self.cache.transaction():
             try:
                 result = app.acquire_token_for_client(scopes=[scope])
-            except requests.RequestException as exc:
+            except (requests.RequestException, MsalServiceError) as exc:
                 raise error_from_transport(exc, self.config.authority) from None
             except ValueError:
                 raise self._authority_error() from None

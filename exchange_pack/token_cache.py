@@ -3,12 +3,17 @@
 Each action is its own process, so without a file every run would ask the token endpoint again.
 Reads and writes happen under an exclusive advisory lock held around the whole acquisition: when
 several processes start at once, the first fetches the token and the others find it in the file.
+
+msal keys cached tokens by app, not by credential, so the file also records (as a one-way hash)
+which credential obtained each app's tokens: a wrong or rotated secret never gets a token that
+another credential fetched, the token endpoint checks it instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +26,8 @@ except ImportError:  # Windows: no advisory locks; the atomic replace still keep
     fcntl = None  # type: ignore[assignment]
 
 DISABLED = "none"
+# Top-level key of the file beside msal's own: {client_id: credential hash}.
+CREDENTIALS_KEY = "ExchangePackCredentials"
 
 
 def default_cache_dir() -> Path:
@@ -29,14 +36,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "exchange-pack" / "tokens"
 
 
-def default_cache_path(cloud: str, authority: str, client_id: str, credential_key: str) -> Path:
-    """One file per cloud, tenant, app and credential.
-
-    The credential is part of the key (as a one-way hash) so that a wrong or rotated secret is
-    checked by the token endpoint instead of being hidden by a token cached for the right one.
-    """
+def default_cache_path(cloud: str, authority: str, client_id: str) -> Path:
+    """One file per cloud, tenant (authority) and app."""
     digest = hashlib.sha256(
-        "\n".join((cloud, authority.lower(), client_id.lower(), credential_key)).encode()
+        "\n".join((cloud, authority.lower(), client_id.lower())).encode()
     ).hexdigest()[:32]
     return default_cache_dir() / f"{cloud}-{digest}.json"
 
@@ -44,20 +47,34 @@ def default_cache_path(cloud: str, authority: str, client_id: str, credential_ke
 class PersistentTokenCache:
     """An msal ``SerializableTokenCache`` mirrored in a mode-0600 file (or memory only)."""
 
-    def __init__(self, path: Path | None, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        client_id: str = "",
+        credential_key: str = "",
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self.cache = msal.SerializableTokenCache()
+        self.client_id = client_id
+        self.credential_key = credential_key
+        self._credentials: dict[str, str] = {}
         self._warn = warn or (lambda text: None)
 
     @classmethod
     def from_setting(
-        cls, setting: str | None, default: Callable[[], Path], warn: Callable[[str], None]
+        cls,
+        setting: str | None,
+        default: Callable[[], Path],
+        client_id: str,
+        credential_key: str,
+        warn: Callable[[str], None],
     ) -> PersistentTokenCache:
         """From ``token_cache_path``: a file path, ``none`` (memory only) or unset (default)."""
         if setting is not None and setting.strip().lower() == DISABLED:
-            return cls(None, warn)
+            return cls(None, client_id, credential_key, warn)
         path = Path(setting).expanduser() if setting else default()
-        return cls(path, warn)
+        return cls(path, client_id, credential_key, warn)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[msal.SerializableTokenCache]:
@@ -93,11 +110,25 @@ class PersistentTokenCache:
             self._warn(f"Token cache {self.path} unreadable ({exc.strerror}); starting empty.")
             return
         try:
-            self.cache.deserialize(state)
+            document = json.loads(state)
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            credentials = document.pop(CREDENTIALS_KEY, {})
+            self._credentials = credentials if isinstance(credentials, dict) else {}
+            self.cache.deserialize(json.dumps(document))
         except ValueError:
             self._warn(f"Token cache {self.path} is corrupt; it will be rewritten.")
             self.cache.deserialize("{}")
             self.cache.has_state_changed = True
+            return
+        if self._credentials.get(self.client_id) != self.credential_key:
+            self._forget_app_tokens()
+
+    def _forget_app_tokens(self) -> None:
+        """Drops this app's tokens that another credential (or an unknown one) obtained."""
+        kind = msal.TokenCache.CredentialType.ACCESS_TOKEN
+        for entry in list(self.cache.search(kind, query={"client_id": self.client_id})):
+            self.cache.remove_at(entry)
 
     def _save(self) -> None:
         assert self.path is not None
@@ -106,8 +137,11 @@ class PersistentTokenCache:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()  # left over by a crashed process that had the same pid
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
+            document = json.loads(self.cache.serialize())
+            self._credentials[self.client_id] = self.credential_key
+            document[CREDENTIALS_KEY] = self._credentials
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.cache.serialize())
+                handle.write(json.dumps(document))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, self.path)
