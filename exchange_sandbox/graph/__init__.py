@@ -7,7 +7,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..web import Router
-from . import attachments, contacts, folders, messages, users
+from . import (
+    attachments,
+    batch,
+    contacts,
+    folders,
+    mailbox_settings,
+    message_actions,
+    messages,
+    rules,
+    send,
+    translate,
+    upload_sessions,
+    users,
+)
 from .pipeline import GraphRoutes
 
 if TYPE_CHECKING:
@@ -17,6 +30,19 @@ if TYPE_CHECKING:
 def build_router(tenant: Tenant) -> Router:
     """Every Graph route of the sandbox, each behind the authorisation/throttling pipeline."""
     routes = GraphRoutes(tenant)
-    for module in (users, messages, attachments, folders, contacts):
+    for module in (
+        users,
+        messages,
+        attachments,
+        upload_sessions,
+        message_actions,
+        send,
+        folders,
+        rules,
+        contacts,
+        mailbox_settings,
+        translate,
+        batch,
+    ):
         module.register(routes)
     return routes.router

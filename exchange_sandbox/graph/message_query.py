@@ -70,6 +70,8 @@ def _value(field: str, literal: odata.Literal) -> object:
     elif field in _ID_FIELDS:
         canonical = ids.canonical(str(value))
         value = canonical or str(value)
+    elif field == "conversation_id":
+        value = ids.to_ews(str(value))
     elif not isinstance(value, str):
         raise invalid_filter(f"A string literal is expected, not '{value}'.")
     return value

@@ -37,6 +37,8 @@ _PLACEHOLDERS = {
     "contact": r"(?P<contact>[^/]+)",
     "contactfolder": r"(?P<contactfolder>[^/]+)",
     "rule": r"(?P<rule>[^/]+)",
+    "setting": r"(?P<setting>[A-Za-z]+)",
+    "session": r"(?P<session>[^/]+)",
     "rest": r"(?P<rest>(?:/.*)?)",
 }
 
@@ -158,6 +160,14 @@ class GraphCall:
         if found is None or found.message_id != message.id:
             raise errors.item_not_found()
         return found
+
+
+def action_parameter(data: dict[str, Any], name: str) -> Any:
+    """An action's body parameter: docs send camelCase, the CSDL spells it in PascalCase."""
+    for key in (name, name[0].upper() + name[1:]):
+        if key in data:
+            return data[key]
+    return None
 
 
 @dataclass

@@ -119,7 +119,7 @@ def message(
         "bodyPreview": m.body_preview,
         "importance": m.importance,
         "parentFolderId": rest_id(m.folder_id),
-        "conversationId": m.conversation_id,
+        "conversationId": ids.to_rest(m.conversation_id) if m.conversation_id else None,
         "conversationIndex": _conversation_index(m),
         "isDeliveryReceiptRequested": False,
         "isReadReceiptRequested": False,
