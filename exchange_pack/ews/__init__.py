@@ -1,0 +1,97 @@
+"""The EWS backend (``exchange_pack.backend.Backend``) on exchangelib: Exchange Server
+on-premises, and Exchange Online tenants that allow-listed the app for EWS.
+
+Only this package imports exchangelib; the Graph path never loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from exchangelib.services import GetFolder
+
+from ..errors import EwsBlockedError, ExchangePackError
+from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
+from . import directory, fanout
+from . import folders as folder_lookup
+from .mailbox import EwsMailbox
+from .transport import EwsTransport
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["EwsBackend", "EwsMailbox", "EwsTransport"]
+
+
+class EwsBackend:
+    """The tenant over EWS: mailboxes, searchable mailboxes, fan-out search, probe."""
+
+    name = "ews"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.transport = EwsTransport(session)
+
+    def mailbox(self, address: str) -> EwsMailbox:
+        """The mailbox, impersonated (OAuth) or opened as delegate (NTLM/Basic)."""
+        return EwsMailbox(self.transport, address)
+
+    def searchable_mailboxes(self, limit: int | None = None) -> list[MailboxInfo]:
+        """EWS GetSearchableMailboxes."""
+        return directory.searchable_mailboxes(self.transport, limit)
+
+    def search_many(
+        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """The search in every mailbox, a few at a time, with a status per mailbox."""
+        return fanout.search_many(self.transport, addresses, criteria, limit)
+
+    def probe(self) -> dict[str, Any]:
+        """Token facts (OAuth) and whether EWS answers: EWS GetFolder of the default Inbox
+        (or the server-version probe when no default mailbox is configured)."""
+        config = self.session.config
+        facts: dict[str, Any] = {
+            "endpoint": config.ews_endpoint,
+            "mailbox": config.default_mailbox,
+        }
+        if config.ews_auth == "oauth":
+            facts["token"] = self.session.tokens.token_info("ews").model_dump(mode="json")
+        else:
+            facts["auth_method"] = config.ews_auth
+        try:
+            version = self.transport.version
+            if config.default_mailbox:
+                self._open_inbox(config.default_mailbox)
+        except EwsBlockedError as error:
+            facts.update(reachable=False, blocked=True, ews_status="blocked", error=error.to_dict())
+        except ExchangePackError as error:
+            facts.update(reachable=False, blocked=False, error=error.to_dict())
+            facts["ews_status"] = "unreachable" if error.exit_code in (69, 75) else "reachable"
+        else:
+            facts.update(
+                reachable=True,
+                blocked=False,
+                ews_status="reachable",
+                error=None,
+                server_version=str(version.build),
+                api_version=version.api_version,
+            )
+        return facts
+
+    def close(self) -> None:
+        """Closes the EWS connections."""
+        self.transport.close()
+
+    def _open_inbox(self, address: str) -> None:
+        account = self.transport.account(address)
+        inbox = folder_lookup.distinguished(account, "inbox")
+
+        def run() -> None:
+            for answer in GetFolder(account=account).call(
+                folders=[inbox], additional_fields=[], shape="IdOnly"
+            ):
+                if isinstance(answer, Exception):
+                    raise answer
+
+        self.transport.call(run, mailbox=address)

@@ -1,0 +1,96 @@
+"""Outgoing mail on EWS, shared by send and reply: a draft, its attachments, then SendItem.
+
+EWS CreateItem with SendAndSaveCopy returns no ItemId and no InternetMessageId, and a
+client-chosen InternetMessageId is not honoured everywhere, so the pack composes a draft
+(CreateItem SaveOnly in Drafts), reads its InternetMessageId (GetItem), then sends it (SendItem,
+saving to Sent Items or not). The result carries the real internet_message_id, and the send
+itself is one request that is never repeated after an unclear failure.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from exchangelib import Account, Body, HTMLBody
+from exchangelib.attachments import FileAttachment
+from exchangelib.items import BulkCreateResult
+from exchangelib.properties import ItemId
+from exchangelib.services import CreateAttachment, SendItem
+
+from ..errors import InputError
+from ..models import OutgoingMessage, SentMessage
+from . import folders as folder_lookup
+from .messages import get_items
+from .transport import EwsTransport
+
+
+def body(draft: OutgoingMessage) -> Body:
+    """The draft's body as EWS Text or HTML."""
+    return HTMLBody(draft.body) if draft.body_type == "html" else Body(draft.body)
+
+
+def file_attachments(paths: list[str]) -> list[FileAttachment]:
+    """FileAttachments read from local files (InputError for a missing or unreadable file)."""
+    found: list[FileAttachment] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise InputError(
+                f"attachment_paths: cannot read {raw} ({exc.strerror or exc}).",
+                hint="Give paths of readable files on the machine running the action.",
+            ) from None
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        found.append(FileAttachment(name=path.name, content=content, content_type=content_type))
+    return found
+
+
+def created_id(answers: list) -> str:
+    """The ItemId CreateItem returned for a saved draft."""
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+        if isinstance(answer, BulkCreateResult) and answer.id:
+            return answer.id
+    raise InputError("EWS created no draft (no ItemId in the CreateItem answer).")
+
+
+def attach(transport: EwsTransport, account: Account, draft_id: str, paths: list[str]) -> None:
+    """EWS CreateAttachment: the files on an existing draft."""
+    if not paths:
+        return
+    files = file_attachments(paths)
+
+    def run() -> None:
+        for answer in CreateAttachment(account=account).call(
+            parent_item=ItemId(id=draft_id), items=files
+        ):
+            if isinstance(answer, Exception):
+                raise answer
+
+    transport.call(run, mailbox=account.primary_smtp_address, idempotent=False)
+
+
+def send_draft(
+    transport: EwsTransport, account: Account, draft_id: str, save_copy: bool, subject: str | None
+) -> SentMessage:
+    """EWS GetItem (the draft's InternetMessageId) then SendItem."""
+    draft = get_items(transport, account, [draft_id], ("message_id", "subject", "changekey"))[0]
+    sent_folder = folder_lookup.distinguished(account, "sentitems") if save_copy else None
+
+    def run() -> None:
+        for answer in SendItem(account=account).call(
+            items=[ItemId(id=draft_id, changekey=draft.changekey)], saved_item_folder=sent_folder
+        ):
+            if isinstance(answer, Exception):
+                raise answer
+
+    transport.call(run, mailbox=account.primary_smtp_address, idempotent=False)
+    return SentMessage(
+        mailbox=account.primary_smtp_address,
+        internet_message_id=draft.message_id or "",
+        id=None,
+        subject=draft.subject if draft.subject is not None else subject,
+    )

@@ -1,0 +1,102 @@
+"""exchangelib credentials fed by the pack: msal app-only tokens, or an on-premises account.
+
+``MsalCredentials`` hands exchangelib the token the pack's msal app acquired (client secret or
+certificate, any national cloud, the shared token cache), so exchangelib never runs its own
+OAuth flow. Both classes are scoped to one pack session: exchangelib caches one Protocol (and
+its connection pool) per credentials value, and a pool must count requests for one session.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from exchangelib.credentials import Credentials, OAuth2Credentials
+
+from ..auth import decode_jwt_claims
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+# Hand exchangelib tokens that expire a little before the real expiry: its OAuth session then
+# raises TokenExpiredError and asks ``refresh`` instead of sending a token the server rejects.
+EXPIRY_MARGIN_SECONDS = 60
+
+
+class MsalCredentials(OAuth2Credentials):
+    """OAuth 2.0 client credentials whose access token comes from the pack's msal app."""
+
+    def __init__(self, session: Session) -> None:
+        config = session.config
+        super().__init__(client_id=config.client_id, client_secret=None, tenant_id=config.tenant_id)
+        self.session_key = id(session)
+        self._session = session
+
+    @property
+    def token_url(self) -> str:
+        """The token endpoint of the config's authority (informational: msal does the flow)."""
+        return f"{self._session.config.authority}/oauth2/v2.0/token"
+
+    @property
+    def scope(self) -> list[str]:
+        """The EWS ``.default`` scope of the config's cloud."""
+        return [self._session.config.ews_scope]
+
+    def session_params(self) -> dict[str, Any]:
+        """A current token for the OAuth2Session exchangelib is creating (no auto-refresh)."""
+        with self.lock:
+            token = self.access_token
+            if token is None or token["expires_at"] <= time.time():
+                self.access_token = token = self._acquire()
+            return {"token": token}
+
+    def refresh(self, session: Any) -> None:
+        """Called by exchangelib when the token expired: take the next one from msal."""
+        with self.lock:
+            self.access_token = self._acquire()
+
+    def _acquire(self) -> dict[str, Any]:
+        access_token = self._session.tokens.token("ews")
+        expires = decode_jwt_claims(access_token).get("exp")
+        now = time.time()
+        expires_at = float(expires) if isinstance(expires, (int, float)) else now + 3000
+        expires_at -= EXPIRY_MARGIN_SECONDS
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": max(0, int(expires_at - now)),
+            "expires_at": expires_at,
+        }
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.client_id, self.tenant_id, self.session_key))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, MsalCredentials)
+            and other.session_key == self.session_key
+            and other.client_id == self.client_id
+        )
+
+    def __repr__(self) -> str:
+        return f"MsalCredentials(client_id={self.client_id!r})"
+
+
+class ServiceAccountCredentials(Credentials):
+    """An on-premises service account for NTLM or Basic authentication."""
+
+    def __init__(self, session: Session) -> None:
+        config = session.config
+        password = config.password.get_secret_value() if config.password else ""
+        super().__init__(username=config.username or "", password=password)
+        self.session_key = id(session)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.username, self.session_key))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ServiceAccountCredentials)
+            and other.session_key == self.session_key
+            and other.username == self.username
+        )

@@ -1,0 +1,60 @@
+"""search_many on EWS: one search per mailbox, a few at a time, each with its own status.
+
+EWS has no cross-mailbox batch (each request impersonates one mailbox), so mailboxes are
+searched concurrently by a small thread pool sharing the one Protocol (its connection pool is
+sized to the pool). A failing mailbox gets its status; the others still answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import (
+    AccessDeniedError,
+    ExchangePackError,
+    MailboxNotFoundError,
+    ThrottledError,
+)
+from ..models import MailboxStatus, MessageSummary, SearchCriteria
+from .search import search
+from .transport import MAX_CONNECTIONS, EwsTransport
+
+_STATUS_BY_ERROR: tuple[tuple[type[ExchangePackError], str], ...] = (
+    (MailboxNotFoundError, "not_found"),
+    (AccessDeniedError, "access_denied"),
+    (ThrottledError, "throttled"),
+)
+
+
+def search_many(
+    transport: EwsTransport, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+    """EWS FindItem + GetItem per mailbox with bounded concurrency, in the given order."""
+
+    def one(address: str) -> tuple[MailboxStatus, list[MessageSummary]]:
+        try:
+            page = search(transport, transport.account(address), criteria, limit)
+        except ExchangePackError as exc:
+            status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(exc, cls)), "error")
+            return (
+                MailboxStatus(
+                    mailbox=address,
+                    status=status,  # type: ignore[arg-type]
+                    error=exc.message,
+                    retry_after_seconds=exc.retry_after_seconds,
+                ),
+                [],
+            )
+        return (
+            MailboxStatus(
+                mailbox=address, status="ok", count=len(page.items), next_cursor=page.next_cursor
+            ),
+            page.items,
+        )
+
+    if not addresses:
+        return []
+    transport.version  # noqa: B018 - probe once before the threads start
+    with ThreadPoolExecutor(max_workers=min(MAX_CONNECTIONS, len(addresses))) as pool:
+        return list(pool.map(one, addresses))

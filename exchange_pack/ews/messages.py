@@ -1,0 +1,90 @@
+"""Finding messages: by EWS ItemId, by Graph (REST) id, or by internet_message_id.
+
+A Graph id is the EWS id in URL-safe base64 (what EWS ConvertId does between RestId and EwsId),
+so it is converted locally, without a request. An internet_message_id costs one FindItem
+(Restriction on message:InternetMessageId) over the common mail folders; only when it is not
+there is the whole folder tree searched (FindFolder + FindItem).
+"""
+
+from __future__ import annotations
+
+from exchangelib import Account, Q
+from exchangelib.items import ID_ONLY, Item
+from exchangelib.properties import ItemId
+from exchangelib.services import GetItem
+
+from ..backend import is_internet_message_id
+from ..errors import MessageNotFoundError
+from ..models import MessageRef, MessageSummary
+from . import folders as folder_lookup
+from .find import Found, find
+from .shape import SUMMARY_FIELDS, field_paths, message_summary
+from .transport import EwsTransport
+
+
+def ews_item_id(ref: str) -> str:
+    """The EWS form of an item id given as EWS id or Graph REST id (``-``→``/``, ``_``→``+``)."""
+    return ref.strip().replace("-", "/").replace("_", "+")
+
+
+def get_items(
+    transport: EwsTransport, account: Account, ids: list[str], names: tuple[str, ...]
+) -> list[Item]:
+    """EWS GetItem for a batch of ids (one request per 100), in order; a missing one raises."""
+
+    def run() -> list[Item]:
+        service = GetItem(account=account)
+        answers = list(
+            service.call(
+                items=[ItemId(id=item_id) for item_id in ids],
+                additional_fields=field_paths(names),
+                shape=ID_ONLY,
+            )
+        )
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return answers
+
+    return transport.call(run, mailbox=account.primary_smtp_address)
+
+
+def locate(transport: EwsTransport, account: Account, internet_message_id: str) -> Found | None:
+    """The item with this internet_message_id: common mail folders first, then every folder."""
+    query = Q(message_id=internet_message_id)
+    common = [folder_lookup.distinguished(account, n) for n in folder_lookup.COMMON_MAIL_FOLDERS]
+    result = find(transport, account, common, query, window=1)
+    if result.items:
+        return result.items[0]
+    tree = folder_lookup.load_tree(transport, account)
+    others = [
+        folder_lookup.by_id(account, f.id)
+        for f in tree.mail_folders()
+        if f.label not in folder_lookup.COMMON_MAIL_FOLDERS
+    ]
+    if not others:
+        return None
+    result = find(transport, account, others, query, window=1)
+    return result.items[0] if result.items else None
+
+
+def resolve(transport: EwsTransport, account: Account, ref: str) -> MessageSummary:
+    """The message named by ``ref``: EWS GetItem, after a FindItem for an internet_message_id."""
+    address = account.primary_smtp_address
+    if is_internet_message_id(ref.strip()):
+        found = locate(transport, account, ref.strip())
+        if found is None:
+            raise MessageNotFoundError(
+                f"No message with internet_message_id {ref.strip()} in {address}.",
+                backend_code="ErrorItemNotFound",
+            )
+        item_id = found.id
+    else:
+        item_id = ews_item_id(ref)
+    item = get_items(transport, account, [item_id], SUMMARY_FIELDS)[0]
+    return message_summary(address, item)
+
+
+def item_id(message: MessageRef) -> ItemId:
+    """The EWS ItemId of a resolved message (its id may be in Graph form)."""
+    return ItemId(id=ews_item_id(message.id))

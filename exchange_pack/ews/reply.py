@@ -1,0 +1,98 @@
+"""reply_to_email on EWS: CreateItem with ReplyToItem / ReplyAllToItem, then SendItem.
+
+The reply is saved as a draft (SaveOnly), so extra recipients and attachments can be added
+(CreateAttachment: ReplyToItem elements cannot carry attachments) and its InternetMessageId
+read before it is sent.
+"""
+
+from __future__ import annotations
+
+from exchangelib import Account
+from exchangelib.items import SAVE_ONLY, SEND_TO_NONE, ReplyAllToItem, ReplyToItem
+from exchangelib.properties import Mailbox, ReferenceItemId
+from exchangelib.services import CreateItem
+
+from ..models import MessageRef, OutgoingMessage, SentMessage
+from . import folders as folder_lookup
+from .compose import attach, body, created_id, send_draft
+from .messages import ews_item_id, get_items
+from .transport import EwsTransport
+
+
+def reply(
+    transport: EwsTransport,
+    account: Account,
+    message: MessageRef,
+    draft: OutgoingMessage,
+    *,
+    reply_all: bool,
+) -> SentMessage:
+    """EWS CreateItem (ReplyToItem/ReplyAllToItem, SaveOnly) + CreateAttachment + SendItem."""
+    kind = ReplyAllToItem if reply_all else ReplyToItem
+    to, cc = _recipients(transport, account, message, draft, reply_all)
+    response = kind(
+        account=account,
+        reference_item_id=ReferenceItemId(id=ews_item_id(message.id)),
+        subject=draft.subject or None,
+        new_body=body(draft),
+        to_recipients=to,
+        cc_recipients=cc,
+        bcc_recipients=[Mailbox(email_address=a) for a in draft.bcc] or None,
+    )
+    drafts = folder_lookup.distinguished(account, "drafts")
+
+    def create() -> list:
+        return list(
+            CreateItem(account=account).call(
+                items=[response],
+                folder=drafts,
+                message_disposition=SAVE_ONLY,
+                send_meeting_invitations=SEND_TO_NONE,
+            )
+        )
+
+    answers = transport.call(create, mailbox=account.primary_smtp_address, idempotent=False)
+    draft_id = created_id(answers)
+    attach(transport, account, draft_id, draft.attachment_paths)
+    return send_draft(transport, account, draft_id, draft.save_to_sent_items, None)
+
+
+def _recipients(
+    transport: EwsTransport,
+    account: Account,
+    message: MessageRef,
+    draft: OutgoingMessage,
+    reply_all: bool,
+) -> tuple[list[Mailbox] | None, list[Mailbox] | None]:
+    """(to, cc) when extra recipients are given; (None, None) lets EWS address the reply.
+
+    EWS fills a reply's recipients only when none are given, so with extra ones the pack
+    spells out the whole list: the original's Reply-To (else From), plus for reply-all the
+    original To and Cc except this mailbox, plus the extras."""
+    if not (draft.to or draft.cc):
+        return None, None
+    fields = ("author", "reply_to", "to_recipients", "cc_recipients")
+    original = get_items(transport, account, [ews_item_id(message.id)], fields)[0]
+    me = account.primary_smtp_address.lower()
+    to = list(original.reply_to or []) or ([original.author] if original.author else [])
+    cc: list[Mailbox] = []
+    if reply_all:
+        cc = [
+            m
+            for m in [*(original.to_recipients or []), *(original.cc_recipients or [])]
+            if (m.email_address or "").lower() != me
+        ]
+    to += [Mailbox(email_address=a) for a in draft.to]
+    cc += [Mailbox(email_address=a) for a in draft.cc]
+    return _unique(to), _unique(cc) or None
+
+
+def _unique(people: list[Mailbox]) -> list[Mailbox]:
+    seen: set[str] = set()
+    kept = []
+    for person in people:
+        key = (person.email_address or "").lower()
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(person)
+    return kept

@@ -1,0 +1,248 @@
+"""The EWS connection: exchangelib Configuration, Protocol and Accounts for one pack session.
+
+- Explicit service endpoint (no autodiscover), auth from the config: OAuth 2.0 app-only tokens
+  from the pack's msal app (ExchangeImpersonation + X-AnchorMailbox per mailbox), or NTLM/Basic
+  with an on-premises service account (delegate access).
+- TLS and proxy from the config, never from REQUESTS_CA_BUNDLE or proxy variables: the pack's
+  Protocol subclass configures every requests session exchangelib creates, and mounts an
+  adapter that counts each HTTP round trip (NTLM handshake legs included) into session.stats.
+- exchangelib runs fail-fast; ``EwsTransport.call`` is the one bounded retry loop: it honours
+  ErrorServerBusy's BackOffMilliseconds within ``max_retries``/``max_retry_wait_seconds``, and
+  never repeats a state-changing request whose outcome is unknown (AmbiguousOutcomeError).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
+from exchangelib import Account, Configuration
+from exchangelib import errors as ews
+from exchangelib.account import Identity
+from exchangelib.credentials import DELEGATE, IMPERSONATION
+from exchangelib.ewsdatetime import UTC
+from exchangelib.protocol import FailFast, Protocol
+from exchangelib.transport import BASIC, NTLM, OAUTH2
+from exchangelib.util import _get_retry_after
+from exchangelib.version import Build, Version
+
+from .. import __version__
+from ..errors import AccessDeniedError, AmbiguousOutcomeError, EwsBlockedError
+from . import version as version_cache
+from .credentials import MsalCredentials, ServiceAccountCredentials
+from .errors import backoff_seconds, translate
+
+if TYPE_CHECKING:
+    from ..session import Session, SessionStats
+
+T = TypeVar("T")
+
+# Connections to the EWS endpoint one session may hold (fan-out runs this many mailboxes at once).
+MAX_CONNECTIONS = 8
+# Wait after a transient failure that names no back-off (doubles per retry, bounded by config).
+TRANSIENT_WAIT_SECONDS = 1.0
+# The RequestServerVersion every supported server accepts (Exchange 2016/2019/SE, Online),
+# used only before the first probe has answered.
+DEFAULT_VERSION = Version(build=Build(15, 1), api_version="Exchange2016")
+_AUTH_TYPES = {"oauth": OAUTH2, "ntlm": NTLM, "basic": BASIC}
+
+
+class CountingAdapter(requests.adapters.HTTPAdapter):
+    """A transport adapter that counts every HTTP round trip into the session's stats."""
+
+    def __init__(self, stats: SessionStats, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stats = stats
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        """One HTTP round trip (requests' adapter ``send``)."""
+        self.stats.note_request()
+        return super().send(request, *args, **kwargs)
+
+
+class PackRetryPolicy(FailFast):
+    """exchangelib's fail-fast policy, plus the HTTP answers the pack names itself."""
+
+    def __init__(self, exchange_online: bool) -> None:
+        self.exchange_online = exchange_online
+
+    def raise_response_errors(self, response: requests.Response) -> None:
+        """Maps HTTP 403 (EWS blocked) and 429/503 (busy, with Retry-After) before exchangelib."""
+        if response.status_code == 403:
+            if self.exchange_online:
+                raise EwsBlockedError(
+                    "EWS is blocked for this app in Exchange Online (HTTP 403 from the EWS "
+                    "endpoint).",
+                    backend_code="HTTP 403",
+                )
+            raise AccessDeniedError(
+                "The EWS endpoint refused the service account (HTTP 403).",
+                hint="Check that EWS is enabled for the service account (Set-CASMailbox).",
+                backend_code="HTTP 403",
+            )
+        if response.status_code in (429, 503):
+            raise ews.ErrorServerBusy(
+                f"HTTP {response.status_code} from the EWS endpoint",
+                back_off=_get_retry_after(response),
+            )
+        super().raise_response_errors(response)
+
+
+class PackProtocol(Protocol):
+    """exchangelib's Protocol with the pack's TLS, proxy, timeout and request counting."""
+
+    USERAGENT = f"exchange-pack/{__version__}"
+
+    def __init__(
+        self,
+        *args: Any,
+        stats: SessionStats,
+        verify: bool | str,
+        proxy_url: str | None,
+        timeout: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.stats = stats
+        self.verify = verify
+        self.proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else {}
+        self.TIMEOUT = timeout
+
+    def create_session(self) -> requests.Session:
+        """A requests session as exchangelib makes it, with the config's TLS and proxy."""
+        session = super().create_session()
+        # REQUESTS_CA_BUNDLE / HTTPS_PROXY would otherwise override verify= and the proxy.
+        session.trust_env = False
+        session.verify = self.verify
+        session.proxies = dict(self.proxies)
+        session.mount(
+            self.service_endpoint,
+            CountingAdapter(
+                self.stats,
+                pool_block=True,
+                pool_connections=self.CONNECTIONS_PER_SESSION,
+                pool_maxsize=self.CONNECTIONS_PER_SESSION,
+                max_retries=0,
+            ),
+        )
+        return session
+
+
+class EwsTransport:
+    """One pack session's EWS endpoint: the shared Protocol and an Account per mailbox."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        config = session.config
+        self.oauth = config.ews_auth == "oauth"
+        credentials: MsalCredentials | ServiceAccountCredentials
+        if self.oauth:
+            credentials = MsalCredentials(session)
+            if config.default_mailbox:
+                # Protocol-level operations (GetSearchableMailboxes, ConvertId) impersonate it.
+                credentials.identity = Identity(primary_smtp_address=config.default_mailbox)
+        else:
+            credentials = ServiceAccountCredentials(session)
+        self.ews_config = Configuration(
+            service_endpoint=config.ews_endpoint,
+            credentials=credentials,
+            auth_type=_AUTH_TYPES[config.ews_auth],
+            version=version_cache.load(config),
+            retry_policy=PackRetryPolicy(exchange_online=self.oauth),
+            max_connections=MAX_CONNECTIONS,
+        )
+        self.protocol = PackProtocol(
+            config=self.ews_config,
+            stats=session.stats,
+            verify=config.tls_verify,
+            proxy_url=config.proxy_url,
+            timeout=config.timeout_seconds,
+        )
+        self._accounts: dict[str, Account] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> Version:
+        """The server version: from the cache file, else probed now (one request) and cached."""
+        if self.ews_config.version is None or self.ews_config.version.build is None:
+            with self._lock:
+                if self.ews_config.version is None or self.ews_config.version.build is None:
+                    probed = self.call(lambda: self.protocol.version)
+                    version_cache.save(self.session.config, probed)
+        return self.ews_config.version
+
+    def account(self, address: str) -> Account:
+        """The exchangelib Account for a mailbox (no request: the endpoint is explicit)."""
+        self.version  # noqa: B018 - the probe must run before exchangelib builds requests
+        key = address.lower()
+        with self._lock:
+            account = self._accounts.get(key)
+            if account is None:
+                account = Account(
+                    primary_smtp_address=address,
+                    access_type=IMPERSONATION if self.oauth else DELEGATE,
+                    config=self.ews_config,
+                    autodiscover=False,
+                    default_timezone=UTC,
+                )
+                account.protocol = self.protocol
+                self._accounts[key] = account
+            return account
+
+    def call(
+        self, operation: Callable[[], T], *, mailbox: str | None = None, idempotent: bool = True
+    ) -> T:
+        """Runs one EWS operation with the bounded retry policy and error translation.
+
+        ``operation`` must consume exchangelib's generators (return a list, not an iterator) so
+        that failures surface here. ``idempotent=False`` (send, reply, copy) is never repeated
+        after an answer that leaves its outcome unknown."""
+        config = self.session.config
+        stats = self.session.stats
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                return operation()
+            except ews.ErrorServerBusy as exc:
+                if not idempotent and _lost_in_transit(exc):
+                    raise _ambiguous(exc) from None
+                delay = backoff_seconds(exc) or TRANSIENT_WAIT_SECONDS
+                if attempt >= config.max_retries or waited + delay > config.max_retry_wait_seconds:
+                    stats.note_throttle(0)
+                    raise translate(exc, mailbox=mailbox) from None
+                stats.note_throttle(delay)
+            except (ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError) as exc:
+                if not idempotent:
+                    raise _ambiguous(exc) from None
+                delay = TRANSIENT_WAIT_SECONDS * 2**attempt
+                if attempt >= config.max_retries or waited + delay > config.max_retry_wait_seconds:
+                    raise translate(exc, mailbox=mailbox) from None
+            except Exception as exc:
+                raise translate(exc, mailbox=mailbox) from None
+            time.sleep(delay)
+            waited += delay
+            attempt += 1
+            stats.note_retry()
+
+    def close(self) -> None:
+        """Closes the pooled connections."""
+        self.protocol.close()
+
+
+def _lost_in_transit(error: ews.ErrorServerBusy) -> bool:
+    """exchangelib re-raises timeouts and 5xx pages as ErrorServerBusy; those are not a refusal."""
+    return isinstance(
+        error.__context__, (ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError)
+    )
+
+
+def _ambiguous(error: Exception) -> AmbiguousOutcomeError:
+    return AmbiguousOutcomeError(
+        f"EWS did not confirm the request ({type(error).__name__}); it may or may not have "
+        "been applied, so it was not sent again.",
+        backend_code=type(error).__name__,
+    )
