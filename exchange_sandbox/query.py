@@ -34,6 +34,17 @@ Field names (the ``Message`` attribute names, plus derived ones):
 - dates: ``received_at``, ``sent_at``, ``created_at``, ``modified_at``;
 - integer: ``size``.
 
+KQL/AQS accepted by ``parse_kql``: free text and ``"quoted phrases"`` (``FreeText``; a trailing
+``*`` is dropped), ``from: to: cc: bcc: participants: recipients: subject: body:
+attachment: attachments: attachmentnames: category:`` (``Contains``), ``hasattachment(s):``
+and ``isread:`` true/false/yes/no, ``importance:``, ``kind:`` (ignored), ``received``/``sent``
+with ``:`` ``=`` ``<`` ``<=`` ``>`` ``>=`` ``<>`` or a ``a..b`` range (dates ``YYYY-MM-DD``,
+``M/D/YYYY``, ISO 8601 instants, ``today``, ``yesterday``; a bare day means that whole UTC
+day), ``AND``/``OR``/``NOT`` (also ``-term``), parentheses, AQS value groups
+``subject:(a OR b)``. Adjacent terms are ANDed; NOT binds tighter than AND, AND than OR. An
+unknown ``name:value`` is free text (as Graph does). A ``$search`` value wrapped whole in
+quotes that holds properties or operators is parsed inside the quotes.
+
 ``QueryError(message)`` is raised for malformed KQL/AQS and for unknown fields or operators;
 the faces map it to their own error (Graph 400 ``BadRequest``, EWS ``ErrorInvalidRestriction``
 or ``ErrorInvalidArgument``).
@@ -456,6 +467,35 @@ def _property_predicate(name: str, op: str, raw: str, now: dt.datetime) -> Predi
     return None
 
 
+def _closing_paren(text: str, start: int) -> int:
+    depth, quoted = 0, False
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise QueryError("missing closing parenthesis")
+
+
+def _scoped(pred: Predicate, prop: str, now: dt.datetime) -> Predicate:
+    """Applies a property to the free-text terms of a value group."""
+    if isinstance(pred, FreeText):
+        scoped = _property_predicate(prop, "", pred.text, now)
+        if scoped is None:
+            raise QueryError(f"unknown property {prop!r}")
+        return scoped
+    if isinstance(pred, (And, Or)):
+        return type(pred)(tuple(_scoped(item, prop, now) for item in pred.items))
+    if isinstance(pred, Not):
+        return Not(_scoped(pred.item, prop, now))
+    return pred
+
+
 def _tokenize(text: str, now: dt.datetime) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
@@ -473,6 +513,14 @@ def _tokenize(text: str, now: dt.datetime) -> list[_Token]:
         elif found["prop"]:
             op = found["op"].replace(":", "").strip()
             raw = found["pvalue"] or ""
+            if not raw and not op and text[pos:].lstrip().startswith("("):
+                # AQS value group: subject:(invoice OR payment)
+                start = text.index("(", pos)
+                end = _closing_paren(text, start)
+                inner = _Parser(_tokenize(text[start + 1 : end], now)).parse()
+                tokens.append(_Token("term", _scoped(inner, found["prop"], now)))
+                pos = end + 1
+                continue
             pred = _property_predicate(found["prop"], op, raw, now)
             if pred is None:  # not a property we know: Graph treats it as free text
                 pred = FreeText(found.group(0).strip())

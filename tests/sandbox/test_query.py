@@ -101,6 +101,8 @@ def _hit(text: str, **overrides: object) -> bool:
         "invoi*",
         "kind:email",
         '"from:billing subject:INV-20931"',
+        "subject:(lunch OR overdue)",
+        'subject:("action required" AND NOT lunch)',
     ],
 )
 def test_queries_that_match_the_campaign(text: str) -> None:
@@ -155,6 +157,8 @@ def test_free_text_covers_sender_names_recipients_and_attachments() -> None:
         "received:someday",
         "hasattachment:maybe",
         "subject>invoice",
+        "subject:(invoice",
+        "colour:(red OR blue)",
     ],
 )
 def test_malformed_queries_raise_query_error(text: str) -> None:
@@ -177,6 +181,7 @@ def test_parse_tree_shapes() -> None:
         )
     )
     assert parse_kql("http://x.example/a") == FreeText("http://x.example/a")
+    assert parse_kql("to:(alice OR bob)") == Or((Contains("to", "alice"), Contains("to", "bob")))
 
 
 def test_filter_style_nodes() -> None:
