@@ -15,6 +15,7 @@ import random
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -299,6 +300,19 @@ def _addrs_from(value: str) -> list[Address]:
     return [Address(a, n) for a, n in json.loads(value)]
 
 
+class _ThreadConnection:
+    """One thread's SQLite connection, closed when the thread ends (its locals are dropped):
+    the web server runs a thread per HTTP connection, so connections must not pile up."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+
+    def __del__(self) -> None:
+        self.conn.close()
+
+
 class Store:
     """SQLite-backed tenant state. ``Store(path)`` creates the schema when new."""
 
@@ -307,7 +321,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._connections_lock = threading.Lock()
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -315,16 +329,13 @@ class Store:
 
     # -- machinery ----------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=OFF")
-            self._local.conn = conn
+        holder: _ThreadConnection | None = getattr(self._local, "conn", None)
+        if holder is None:
+            holder = _ThreadConnection(self.path)
+            self._local.conn = holder
             with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+                self._connections.add(holder)
+        return holder.conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -1352,9 +1363,9 @@ class Store:
     def close(self) -> None:
         """Closes every thread's connection."""
         with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+            for holder in list(self._connections):
+                holder.conn.close()
+            self._connections = weakref.WeakSet()
         self._local = threading.local()
 
 

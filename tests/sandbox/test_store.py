@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from pathlib import Path
 
@@ -320,6 +321,20 @@ def test_threads_get_their_own_connections(store: Store, alice: Mailbox) -> None
         thread.join()
     assert errors == []
     assert len(store.messages(alice.id)) == 20
+
+
+def test_connections_of_finished_threads_are_closed(store: Store, alice: Mailbox) -> None:
+    def touch() -> None:
+        assert store.mailbox(alice.id) is not None
+
+    for _ in range(3):
+        threads = [threading.Thread(target=touch) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    gc.collect()
+    assert len(store._connections) <= 2  # this thread's, plus at most one not yet collected
 
 
 def test_deterministic_ids_repeat(tmp_path: Path) -> None:
