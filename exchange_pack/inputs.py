@@ -203,7 +203,7 @@ def read_input(
 
 
 # -- coercion ------------------------------------------------------------------------------
-def _resolve(schema: Any, root: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_ref(schema: Any, root: Mapping[str, Any]) -> dict[str, Any]:
     """Follows a local ``$ref`` (``#/$defs/...``)."""
     seen = 0
     while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 10:
@@ -227,7 +227,7 @@ def _types(schema: Mapping[str, Any], root: Mapping[str, Any]) -> set[str]:
     found: set[str] = set()
     for key in ("anyOf", "oneOf"):
         for option in schema.get(key, []) or []:
-            found |= _types(_resolve(option, root), root)
+            found |= _types(resolve_ref(option, root), root)
     if "enum" in schema:
         found |= {_json_type(v) for v in schema["enum"]}
     if "const" in schema:
@@ -252,13 +252,13 @@ def _json_type(value: Any) -> str:
 
 
 def _items_schema(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
-    items = _resolve(schema.get("items", {}), root)
+    items = resolve_ref(schema.get("items", {}), root)
     if not items:
         for key in ("anyOf", "oneOf"):
             for option in schema.get(key, []) or []:
-                option = _resolve(option, root)
+                option = resolve_ref(option, root)
                 if "array" in _types(option, root):
-                    return _resolve(option.get("items", {}), root)
+                    return resolve_ref(option.get("items", {}), root)
     return items
 
 
@@ -267,7 +267,7 @@ _NO_VALUE = object()
 
 def coerce_value(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
     """A string turned into the schema's type when it unambiguously is one; else unchanged."""
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     types = _types(schema, root)
     if isinstance(value, list) and "array" in types:
         items = _items_schema(schema, root)
@@ -329,7 +329,7 @@ def apply_defaults(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict
     """Adds each absent top-level property's schema ``default``."""
     out = dict(values)
     for key, prop in schema.get("properties", {}).items():
-        prop = _resolve(prop, schema)
+        prop = resolve_ref(prop, schema)
         if key not in out and "default" in prop:
             out[key] = prop["default"]
     return out
