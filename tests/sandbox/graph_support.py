@@ -128,11 +128,24 @@ def _strip_annotations(value: Any) -> Any:
     return value
 
 
+def _open_composition(node: Any) -> Any:
+    """Drops ``additionalProperties`` from every schema. Graph's OpenAPI composes types with
+    ``allOf`` (entity -> outlookItem -> message) and gives each layer
+    ``additionalProperties: {type: object}``; JSON Schema applies that per layer, so every
+    property of a derived type would have to be an object. Property types, enums, formats
+    and nullability are still checked."""
+    if isinstance(node, dict):
+        return {k: _open_composition(v) for k, v in node.items() if k != "additionalProperties"}
+    if isinstance(node, list):
+        return [_open_composition(v) for v in node]
+    return node
+
+
 class OpenApi:
     """The Graph mail OpenAPI subset; validates a body against an operation's 2XX schema."""
 
     def __init__(self, path: Path) -> None:
-        self.spec = yaml.safe_load(path.read_text())
+        self.spec = _open_composition(yaml.safe_load(path.read_text()))
 
     def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
