@@ -164,9 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Length"] = str(len(response.body))
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.end_headers()
+            # Head and body in one write: one TLS record and segment for a small answer.
+            self._headers_buffer.append(b"\r\n")
             if self.command != "HEAD":
-                self.wfile.write(response.body)
+                self._headers_buffer.append(bytes(response.body))
+            self.flush_headers()
             return
         headers.pop("Content-Length", None)
         headers["Transfer-Encoding"] = "chunked"
@@ -209,6 +211,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
+        # Headers and body go out in separate writes; without NODELAY, Nagle's algorithm and
+        # the client's delayed ACK would stall every response by ~40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.ssl_context.wrap_socket(
             sock, server_side=True, do_handshake_on_connect=False
         ), addr
