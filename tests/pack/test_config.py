@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +247,17 @@ def test_stats_meta_and_warnings() -> None:
 def test_null_values_count_as_not_given() -> None:
     config = validate_config(BASE | {"proxy_url": None, "max_retries": None})
     assert config.proxy_url is None and config.max_retries == 4
+
+
+def test_graph_path_never_imports_exchangelib() -> None:
+    code = (
+        "import sys\n"
+        "from exchange_pack.config import ConnectionConfig\n"
+        "from exchange_pack.runtime import run_action\n"
+        "from exchange_pack.session import Session\n"
+        "config = ConnectionConfig(tenant_id='t', client_id='c', client_secret='s')\n"
+        "backend = Session(config).backend\n"
+        "print(type(backend).__name__, 'exchangelib' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["GraphBackend", "False"], done.stderr
