@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from ..errors import MessageNotFoundError
-from ..models import OutgoingMessage, SentMessage
+from ..models import MessageRef, OutgoingMessage, SentMessage
 from .drafts import (
     UPLOAD_THRESHOLD,
     add_attachments,
@@ -24,7 +24,8 @@ from .drafts import (
     recipients_json,
     send_draft,
 )
-from .messages import find_by_internet_message_id, message_path
+from .messages import find_by_internet_message_id
+from .move import delete
 from .transport import GraphClient, graph_path
 
 IMPORTANCE_HEADER = {"low": "Low", "normal": "Normal", "high": "High"}
@@ -106,7 +107,7 @@ def send_as_draft(client: GraphClient, mailbox: str, draft: OutgoingMessage) -> 
 
 
 def remove_sent_copy(client: GraphClient, sent: SentMessage) -> None:
-    """Deletes the Sent Items copy (MIME ``sendMail`` and ``send`` always save one)."""
+    """Removes the Sent Items copy (MIME ``sendMail`` and ``send`` always save one)."""
     message_id = sent.id
     if message_id is None:
         try:
@@ -119,4 +120,6 @@ def remove_sent_copy(client: GraphClient, sent: SentMessage) -> None:
             )
             return
         message_id = found["id"]
-    client.request("DELETE", message_path(sent.mailbox, message_id)).close()
+    # DELETE would only move it to Deleted Items: purge where Graph can, else soft-delete.
+    kind = "hard" if client.config.cloud_info.supports_permanent_delete else "soft"
+    delete(client, MessageRef(mailbox=sent.mailbox, id=message_id, internet_message_id=None), kind)
