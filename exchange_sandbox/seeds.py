@@ -70,7 +70,7 @@ SERVICE_ACCOUNT = f"svc-soar@{DOMAIN}"
 FULL_ROLES = [
     "Mail.ReadWrite",
     "Mail.Send",
-    "MailboxSettings.Read",
+    "MailboxSettings.ReadWrite",
     "Contacts.Read",
     "User.Read.All",
     "full_access_as_app",

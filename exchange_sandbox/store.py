@@ -1264,6 +1264,10 @@ class Store:
         """timeZone, language, workingHours... (Graph mailboxSettings shape, minus OOF)."""
         rows = self._query("SELECT data FROM mailbox_settings WHERE mailbox_id = ?", (mailbox_id,))
         settings = json.loads(json.dumps(_DEFAULT_MAILBOX_SETTINGS))
+        mailbox = self.mailbox(mailbox_id)
+        if mailbox is not None:
+            # Graph's userPurpose names the Exchange recipient type: user, shared, room, equipment.
+            settings["userPurpose"] = mailbox.type
         if rows:
             settings.update(json.loads(rows[0][0]))
         return settings
