@@ -18,8 +18,8 @@ _BLOCKED_DIAGNOSTICS = (
 )
 
 
-def _fault_response(fault: EwsFault) -> Response:
-    return Response(500, {"Content-Type": _XML}, build_fault(fault))
+def _fault_response(fault: EwsFault, envelope: Envelope | None = None) -> Response:
+    return Response(500, {"Content-Type": _XML}, build_fault(fault, envelope))
 
 
 def _denied_response(denied: auth.HttpDenied) -> Response:
@@ -64,7 +64,7 @@ def handle(tenant: Tenant, request: Request, ntlm: NtlmAcceptor | None = None) -
             schema.validate_request(schema.load_schema(tenant.settings.schema_dir), envelope)
         mailbox = auth.acting_mailbox(tenant, request, envelope, claims)
     except EwsFault as fault:
-        return _fault_response(fault)
+        return _fault_response(fault, envelope)
     if mailbox is not None:
         request.mailbox = mailbox.address
     throttled = tenant.throttle(request, "ews", mailbox)
@@ -73,7 +73,7 @@ def handle(tenant: Tenant, request: Request, ntlm: NtlmAcceptor | None = None) -
     try:
         return _dispatch(EwsContext(tenant, request, envelope, claims, mailbox))
     except EwsFault as fault:
-        return _fault_response(fault)
+        return _fault_response(fault, envelope)
     finally:
         tenant.release(request)
 

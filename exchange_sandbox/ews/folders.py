@@ -7,7 +7,7 @@ from lxml import etree
 from ..store import Folder
 from .errors import EwsError
 from .serialize import boolean, folder_element
-from .service import EwsContext, item_id_elements, operation, per_item
+from .service import EwsContext, item_id_elements, operation, per_item, root_folder
 from .soap import M, m, t
 
 # Children of EWS's "root" that the store keeps without a parent.
@@ -28,10 +28,15 @@ def child_folders(context: EwsContext, parent: Folder, *, deep: bool) -> list[Fo
     return found
 
 
-def with_counts(context: EwsContext, folder: Folder) -> Folder:
-    """The root's child count (the store does not know EWS's root)."""
+def as_ews(context: EwsContext, folder: Folder) -> Folder:
+    """The folder as EWS shows it: under ``root`` when the store keeps it at the top, and the
+    root with its child count (the store does not know EWS's root)."""
     if folder.well_known == "root":
         folder.child_folder_count = len(child_folders(context, folder, deep=False))
+    elif folder.parent_id is None:
+        owner = context.store.mailbox(folder.mailbox_id)
+        if owner is not None:
+            folder.parent_id = root_folder(owner).id
     return folder
 
 
@@ -40,7 +45,7 @@ def get_folder(context: EwsContext, request: etree._Element) -> etree._Element:
     """Implements EWS GetFolder."""
 
     def one(element: etree._Element) -> list[etree._Element]:
-        folder = with_counts(context, context.folder(element))
+        folder = as_ews(context, context.folder(element))
         return [M.Folders(folder_element(folder))]
 
     return per_item("GetFolder", item_id_elements(request.find(m("FolderIds"))), one)
@@ -67,7 +72,7 @@ def find_folder(context: EwsContext, request: etree._Element) -> etree._Element:
             IncludesLastItemInRange=boolean(last),
         )
         folders = etree.SubElement(root, t("Folders"))
-        folders.extend(folder_element(f) for f in page)
+        folders.extend(folder_element(as_ews(context, f)) for f in page)
         return [root]
 
     return per_item("FindFolder", item_id_elements(request.find(m("ParentFolderIds"))), one)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ..store import Contact, Folder, Mailbox
-from .errors import EwsError
+from .errors import EwsError, EwsFault
 from .serialize import contact_element
 from .service import EwsContext, error_children, operation, response
 from .soap import M, T, m
@@ -184,3 +184,33 @@ def find_people(context: EwsContext, request: etree._Element) -> etree._Element:
         M.FirstLoadedRowIndex(str(offset)),
         ResponseClass="Success",
     )
+
+
+def _candidate_by_persona_id(context: EwsContext, persona_id: str) -> _Candidate:
+    contact = context.store.contact(persona_id)
+    if contact is not None:
+        context.accessible(context.store.mailbox(contact.mailbox_id) or context.require_mailbox())
+        address = contact.emails[0].address if contact.emails else ""
+        return _Candidate(contact.display_name, address, "Contact", contact)
+    mailbox = context.store.mailbox(persona_id)
+    if mailbox is None:
+        raise EwsError("ErrorItemNotFound")
+    return _Candidate(mailbox.display_name, mailbox.address, "Mailbox", mailbox=mailbox)
+
+
+@operation("GetPersona", since="Exchange2013")
+def get_persona(context: EwsContext, request: etree._Element) -> etree._Element:
+    """Implements EWS GetPersona for the personas FindPeople returns."""
+    persona_id = next(
+        (c.get("Id", "") for c in request if etree.QName(c).localname == "PersonaId"), ""
+    )
+    try:
+        persona = _persona(_candidate_by_persona_id(context, persona_id))
+    except EwsFault:
+        raise
+    except EwsError as error:
+        message = M.GetPersonaResponseMessage(ResponseClass="Error")
+        message.extend(error_children(error))
+        return message
+    persona.tag = m("Persona")
+    return M.GetPersonaResponseMessage(M.ResponseCode("NoError"), persona, ResponseClass="Success")

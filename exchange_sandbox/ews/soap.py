@@ -157,9 +157,13 @@ def message_xml_children(message_xml: MessageXml) -> list[etree._Element]:
     return children
 
 
-def build_fault(fault: EwsFault) -> bytes:
-    """A SOAP fault laid out like Exchange's (faultcode ``a:<ResponseCode>``, detail in e:)."""
+def build_fault(fault: EwsFault, envelope_of: Envelope | None = None) -> bytes:
+    """A SOAP fault laid out like Exchange's (faultcode ``a:<ResponseCode>``, detail in e:);
+    with ServerVersionInfo when the request got as far as EWS (``envelope_of``)."""
     envelope = etree.Element(tag(SOAP_NS, "Envelope"), nsmap={"s": SOAP_NS})
+    if envelope_of is not None:
+        header = etree.SubElement(envelope, tag(SOAP_NS, "Header"))
+        header.append(_server_version_info(envelope_of.requested_version))
     body = etree.SubElement(envelope, tag(SOAP_NS, "Body"))
     soap_fault = etree.SubElement(body, tag(SOAP_NS, "Fault"))
     if fault.fault_code:
