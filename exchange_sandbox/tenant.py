@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -359,6 +359,20 @@ class Tenant:
         """Answers one request: admin API, or latency -> faults -> router."""
         if request.path.startswith(admin.PREFIX):
             return admin.dispatch(self, request)
+        response = self._answer(request)
+        if isinstance(response.body, bytes | bytearray):
+            self.release(request)
+        else:  # a streamed body holds its concurrency slot until the last chunk is out
+            response.body = self._release_after(request, response.body)
+        return response
+
+    def _release_after(self, request: Request, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        try:
+            yield from chunks
+        finally:
+            self.release(request)
+
+    def _answer(self, request: Request) -> Response:
         if self.settings.latency_ms > 0:
             time.sleep(self.settings.latency_ms / 1000)
         match = self.router.match(request.method, request.path)
@@ -387,7 +401,6 @@ class Tenant:
         return handler(request, **arguments)
 
     def complete(self, request: Request, response: Response, duration_ms: float) -> None:
-        """After the response went out: free throttle slots, write the request log."""
-        self.release(request)
+        """Writes the request log entry as the answer goes out (admin calls excluded)."""
         if not request.path.startswith(admin.PREFIX):
             self.request_log.record(request, response, duration_ms)

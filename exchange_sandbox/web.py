@@ -140,8 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
                 500,
                 {"error": {"code": "InternalServerError", "message": f"sandbox: {exc!r}"}},
             )
-        self._send(response)
+        # Before the bytes go out: a client holding its answer always finds it in the log.
         self.server.on_complete(request, response, (time.perf_counter() - started) * 1000)
+        self._send(response)
 
     def _read_chunked(self) -> bytes:
         chunks = []
@@ -184,7 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer over TLS; ``app`` answers requests, ``on_complete`` sees each one."""
+    """ThreadingHTTPServer over TLS; ``app`` answers requests, ``on_complete`` sees each answer
+    just before it is sent."""
 
     daemon_threads = True
     request_queue_size = 1024

@@ -260,10 +260,28 @@ def test_throttle_fault_reaches_the_face_and_pipeline_releases_slots(
     local_tenant.router.add("GET", r"/v1\.0/probe", face, "probe")
     local_tenant.settings.throttle = "microsoft"
     local_tenant.faults.add(Fault.from_spec({"path": "/probe", "throttle": 7}))
-    for _ in range(6):  # more than 4: slots are freed by complete() even without release()
+    for _ in range(6):  # more than 4: the pipeline frees the slots the face did not release
         request = _request("GET", "/v1.0/probe")
         response = local_tenant(request)
         local_tenant.complete(request, response, 1.0)
     assert seen[0] == Throttled(7.0)
     assert seen[1:] == [None] * 5
     assert [e["operation"] for e in local_tenant.request_log.entries()] == ["probe"] * 6
+
+
+def test_streamed_answers_hold_their_slot_until_sent(local_tenant: Tenant) -> None:
+    mailbox = local_tenant.store.add_mailbox("bob@contoso.com", "Bob")
+
+    def stream(request: Request) -> Response:
+        request.app = "app-1"
+        assert local_tenant.throttle(request, "graph", mailbox) is None
+        return Response(200, {}, iter([b"chunk"]))
+
+    local_tenant.router.add("GET", r"/v1\.0/stream", stream, "stream")
+    local_tenant.settings.throttle = "microsoft"
+    bodies = [local_tenant(_request("GET", "/v1.0/stream")).body for _ in range(4)]
+    probe = _request("GET", "/v1.0/stream")
+    probe.app = "app-1"
+    assert local_tenant.throttle(probe, "graph", mailbox) is not None  # four streams open
+    assert b"".join(bodies[0]) == b"chunk"  # type: ignore[arg-type]
+    assert local_tenant.throttle(probe, "graph", mailbox) is None
