@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+BACKEND ?= graph
+
 demo: $(STAMP)
-	$(BIN)/python -m bench.demo 2>/dev/null || $(BIN)/python demo/playbook.py
+	$(BIN)/python demo/playbook.py --backend $(BACKEND)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,237 @@
+"""The phishing-response playbook that ``make demo`` runs against the sandbox tenant.
+
+Each step runs one action as its own process with the stdin contract, exactly as a SOAR
+automation engine would, and prints the action's display table (``table_columns`` in
+``integration.yaml``). Usage: ``python demo/playbook.py [--backend graph|ews] [--output DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exchange_sandbox.process import CA_ENV_VARS, start_sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+CAMPAIGN_SENDER = "billing@contoso-payments.com"
+CAMPAIGN_SUBJECT = "INV-20931"
+SOC = "soc@contoso.com"
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Playbook:
+    """Runs actions as subprocesses and renders their results."""
+
+    def __init__(self, config: dict[str, Any], output_dir: Path) -> None:
+        self.config = config
+        self.output_dir = output_dir
+        manifest = yaml.safe_load((ROOT / "integration.yaml").read_text(encoding="utf-8"))
+        self.columns = {a["id"]: a.get("table_columns", []) for a in manifest["actions"]}
+        self.env = {k: v for k, v in os.environ.items() if k not in CA_ENV_VARS}
+        self.step = 0
+
+    def run(self, action: str, title: str, **parameters: Any) -> dict[str, Any]:
+        """One action process: stdin JSON in, one envelope out; a failed step stops the run."""
+        self.step += 1
+        document = json.dumps({"config": self.config, "parameters": parameters})
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "actions" / f"{action}.py")],
+            input=document,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=ROOT,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+        envelope = json.loads(proc.stdout) if proc.stdout.strip() else {}
+        meta = envelope.get("meta", {})
+        print(f"\n== Step {self.step}: {title}")
+        print(
+            f"   {action}  exit {proc.returncode}  {elapsed:.2f}s  "
+            f"{meta.get('requests', '?')} requests  [{meta.get('backend', '?')}]"
+        )
+        if proc.returncode != 0 or not envelope.get("ok"):
+            error = envelope.get("error", {})
+            print(
+                f"   FAILED: {error.get('code')}: {error.get('message')}  ({proc.stderr.strip()})"
+            )
+            raise StepFailed(action)
+        print("   " + envelope.get("message", ""))
+        for warning in envelope.get("warnings", []):
+            print(f"   warning: {warning}")
+        print(textwrap.indent(render_table(envelope["data"], self.columns[action]), "   "))
+        return envelope["data"]
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def render_table(data: dict[str, Any], columns: list[str]) -> str:
+    """Rows from ``list[].field`` columns (one per list item), or one row of plain paths."""
+    if not columns:
+        return ""
+    list_name = next((c.split("[]")[0] for c in columns if "[]." in c), None)
+    items = (data.get(list_name) or []) if list_name else [data]
+    headers = [c.split("[].", 1)[-1] for c in columns]
+    rows = []
+    for item in items:
+        row = []
+        for column in columns:
+            value = _get(item, column.split("[].", 1)[1]) if "[]." in column else _get(data, column)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            text = "" if value is None else str(value)
+            row.append(text if len(text) <= 48 else text[:45] + "...")
+        rows.append(row)
+    if not rows:
+        return "(no rows)"
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def respond(book: Playbook) -> None:
+    """Investigate, contain and notify: the phishing campaign of the demo tenant."""
+    book.run("test_connection", "Test the connection and the granted permissions")
+    book.run("get_searchable_mailboxes", "List the mailboxes the app can search")
+    found = book.run(
+        "search_emails_extended",
+        "Find the campaign in every mailbox",
+        all_mailboxes=True,
+        sender=CAMPAIGN_SENDER,
+        subject=CAMPAIGN_SUBJECT,
+    )
+    hits = found["messages"]
+    if not hits:
+        raise StepFailed("the campaign was not found")
+    first = hits[0]
+    book.run(
+        "download_mail_as_eml",
+        f"Download one copy as EML ({first['mailbox']})",
+        mailbox=first["mailbox"],
+        message_id=first["id"],
+    )
+    attachments = book.run(
+        "get_attachments",
+        "Collect the attachments and their hashes",
+        mailbox=first["mailbox"],
+        message_id=first["id"],
+    )
+    for hit in hits:
+        book.run(
+            "junk_mail",
+            f"Junk it and block the sender in {hit['mailbox']}",
+            mailbox=hit["mailbox"],
+            message_id=hit["id"],
+            is_junk=True,
+            move=True,
+            block_sender=True,
+        )
+        book.run(
+            "delete_email",
+            f"Delete it from {hit['mailbox']} (recoverable: Deleted Items)",
+            mailbox=hit["mailbox"],
+            internet_message_id=hit["internet_message_id"],
+        )
+    hashes = "\n".join(
+        f"  {a['name']}: sha256 {(a.get('file') or {}).get('sha256')}"
+        for a in attachments["attachments"]
+    )
+    mailboxes = ", ".join(sorted({h["mailbox"] for h in hits}))
+    book.run(
+        "send_email",
+        "Notify the SOC mailbox",
+        mailbox=SOC,
+        to=[SOC],
+        subject=f"[Contained] Phishing campaign {CAMPAIGN_SUBJECT} from {CAMPAIGN_SENDER}",
+        body=(
+            f"The campaign from {CAMPAIGN_SENDER} was found in {len(hits)} mailboxes "
+            f"({mailboxes}), marked as junk, the sender blocked, and moved to Deleted Items.\n\n"
+            f"Attachment hashes:\n{hashes}\n"
+        ),
+        importance="high",
+    )
+    reports = book.run(
+        "search_emails_extended",
+        "Find the user's report in the SOC mailbox",
+        mailbox=SOC,
+        subject=f"FW: Action required: overdue invoice {CAMPAIGN_SUBJECT}",
+        folder="inbox",
+    )
+    if reports["messages"]:
+        report = reports["messages"][0]
+        book.run(
+            "reply_to_email",
+            f"Reply to the reporter ({(report.get('from') or {}).get('address')})",
+            mailbox=SOC,
+            message_id=report["id"],
+            body=(
+                "Thank you for reporting this message. It was phishing: we removed it from "
+                f"{len(hits)} mailboxes and blocked the sender."
+            ),
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["graph", "ews"], default="graph")
+    parser.add_argument("--output", type=Path, default=ROOT / "demo-output")
+    args = parser.parse_args(argv)
+    output_dir = args.output.resolve()
+    if output_dir.exists():
+        shutil.rmtree(output_dir)  # the demo's own folder: start from nothing on every run
+    output_dir.mkdir(parents=True)
+    token_cache = output_dir / "token-cache.json"
+    token_cache.unlink(
+        missing_ok=True
+    )  # tokens of an earlier run's tenant are signed by other keys
+    print(f"Starting the sandbox tenant (seed: demo) — backend {args.backend}")
+    with start_sandbox(seed="demo") as sb:
+        config = sb.pack_config(
+            app="full",
+            backend=args.backend,
+            default_mailbox=SOC,
+            output_dir=str(output_dir),
+            token_cache_path=str(token_cache),
+        )
+        print(f"Sandbox up at {sb.base_url} (tenant {sb.tenant_id})")
+        book = Playbook(config, output_dir)
+        try:
+            respond(book)
+        except StepFailed as failed:
+            print(f"\nPlaybook stopped: {failed}")
+            return 1
+        token_requests = sum(1 for r in sb.requests() if r["path"].endswith("/oauth2/v2.0/token"))
+        total = len(sb.requests())
+    print(
+        f"\nDone: {book.step} actions, {total} requests to the tenant, {token_requests} token "
+        f"request(s) (the token cache serves the other processes). Files in {output_dir}. "
+        "Sandbox stopped."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
