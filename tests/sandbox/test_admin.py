@@ -285,3 +285,21 @@ def test_streamed_answers_hold_their_slot_until_sent(local_tenant: Tenant) -> No
     assert local_tenant.throttle(probe, "graph", mailbox) is not None  # four streams open
     assert b"".join(bodies[0]) == b"chunk"  # type: ignore[arg-type]
     assert local_tenant.throttle(probe, "graph", mailbox) is None
+
+
+def test_throttle_fault_on_graph_is_429_application_throttled(
+    fresh_sandbox: Sandbox, sandbox_http: requests.Session, graph_token: str
+) -> None:
+    fresh_sandbox.fault(
+        method="GET", path=r"^/v1\.0/users/alice@contoso\.com/messages$", throttle=3
+    )
+    url = f"{fresh_sandbox.info['graph_url']}/v1.0/users/alice@contoso.com/messages"
+    headers = {"Authorization": f"Bearer {graph_token}"}
+    throttled = sandbox_http.get(url, headers=headers)
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "3"
+    assert throttled.json()["error"]["code"] == "ApplicationThrottled"
+    assert sandbox_http.get(url, headers=headers).status_code == 200
+    log = [e for e in fresh_sandbox.requests() if e["path"].endswith("/messages")]
+    assert [e["status"] for e in log] == [429, 200]
+    assert log[0]["mailbox"] == "alice@contoso.com"

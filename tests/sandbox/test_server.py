@@ -162,3 +162,23 @@ def test_json_line_is_the_only_stdout(tmp_path: Path) -> None:
         assert running.stop() == 0
         assert running.process.stdout is not None
         assert running.process.stdout.read() == ""
+
+
+@pytest.mark.parametrize(
+    ("backend", "auth"),
+    [("graph", "secret"), ("graph", "certificate"), ("ews", "secret"), ("ews", "basic")],
+)
+def test_pack_config_is_a_valid_connection_config(
+    sandbox: Sandbox, backend: str, auth: str
+) -> None:
+    from exchange_pack.config import ConnectionConfig
+
+    config = ConnectionConfig(**sandbox.pack_config(backend=backend, auth=auth))
+    assert config.backend == backend
+    assert config.tls_verify == sandbox.ca_bundle
+    if auth == "basic":
+        assert config.ews_auth == "basic" and config.username and config.password
+    else:
+        assert config.authority == f"{sandbox.base_url}/{sandbox.tenant_id}"
+    assert config.default_mailbox == "alice@contoso.com"
+    assert config.token_cache_path and config.token_cache_path.startswith(str(sandbox.workdir))
