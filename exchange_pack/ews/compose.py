@@ -15,7 +15,7 @@ from pathlib import Path
 from exchangelib import Account, Body, HTMLBody
 from exchangelib.attachments import FileAttachment
 from exchangelib.items import BulkCreateResult
-from exchangelib.properties import ItemId
+from exchangelib.properties import ItemId, ParentItemId
 from exchangelib.services import CreateAttachment, SendItem
 
 from ..errors import InputError
@@ -65,7 +65,7 @@ def attach(transport: EwsTransport, account: Account, draft_id: str, paths: list
 
     def run() -> None:
         for answer in CreateAttachment(account=account).call(
-            parent_item=ItemId(id=draft_id), items=files
+            parent_item=ParentItemId(id=draft_id), items=files
         ):
             if isinstance(answer, Exception):
                 raise answer

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +31,16 @@ from exchangelib.util import _get_retry_after
 from exchangelib.version import Build, Version
 
 from .. import __version__
-from ..errors import AccessDeniedError, AmbiguousOutcomeError, EwsBlockedError
+from ..errors import (
+    AccessDeniedError,
+    AmbiguousOutcomeError,
+    AuthenticationError,
+    EwsBlockedError,
+    ExchangePackError,
+)
 from . import version as version_cache
 from .credentials import MsalCredentials, ServiceAccountCredentials
-from .errors import backoff_seconds, translate
+from .errors import PERMISSION_HINT, backoff_seconds, translate
 
 if TYPE_CHECKING:
     from ..session import Session, SessionStats
@@ -48,6 +55,7 @@ TRANSIENT_WAIT_SECONDS = 1.0
 # used only before the first probe has answered.
 DEFAULT_VERSION = Version(build=Build(15, 1), api_version="Exchange2016")
 _AUTH_TYPES = {"oauth": OAUTH2, "ntlm": NTLM, "basic": BASIC}
+_DIAGNOSTIC_REASON = re.compile(r'reason="([^"]*)"')
 
 
 class CountingAdapter(requests.adapters.HTTPAdapter):
@@ -70,7 +78,8 @@ class PackRetryPolicy(FailFast):
         self.exchange_online = exchange_online
 
     def raise_response_errors(self, response: requests.Response) -> None:
-        """Maps HTTP 403 (EWS blocked) and 429/503 (busy, with Retry-After) before exchangelib."""
+        """Maps HTTP 403 (EWS blocked), 401 with Exchange Online's diagnostics, and 429/503
+        (busy, with Retry-After) before exchangelib does."""
         if response.status_code == 403:
             if self.exchange_online:
                 raise EwsBlockedError(
@@ -83,6 +92,8 @@ class PackRetryPolicy(FailFast):
                 hint="Check that EWS is enabled for the service account (Set-CASMailbox).",
                 backend_code="HTTP 403",
             )
+        if response.status_code == 401 and self.exchange_online:
+            raise _unauthorized(response.headers.get("x-ms-diagnostics", ""))
         if response.status_code in (429, 503):
             raise ews.ErrorServerBusy(
                 f"HTTP {response.status_code} from the EWS endpoint",
@@ -231,6 +242,23 @@ class EwsTransport:
     def close(self) -> None:
         """Closes the pooled connections."""
         self.protocol.close()
+
+
+def _unauthorized(diagnostics: str) -> ExchangePackError:
+    """Exchange Online's 401: ``x-ms-diagnostics`` 2000008 means a token without EWS roles."""
+    reason = _DIAGNOSTIC_REASON.search(diagnostics)
+    text = reason.group(1) if reason else "the token was refused"
+    code = diagnostics.split(";", 1)[0].strip() or "HTTP 401"
+    if code == "2000008":
+        return AccessDeniedError(
+            f"EWS refused the app's token: {text}", hint=PERMISSION_HINT, backend_code=code
+        )
+    return AuthenticationError(
+        f"EWS refused the app's token: {text}",
+        hint="Check tenant_id, client_id and cloud: the token must be for the EWS resource of "
+        "the tenant that hosts the mailboxes.",
+        backend_code=code,
+    )
 
 
 def _lost_in_transit(error: ews.ErrorServerBusy) -> bool:
