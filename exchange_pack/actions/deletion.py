@@ -1,8 +1,9 @@
 """delete_email over many (mailbox, message) targets, with a status per message.
 
-A message that is already gone is ``not_found``, not a failure. One target failing does not
-stop the others; only when every target failed for the same kind of reason is that error
-raised (so a missing permission still exits 77).
+A message that is already gone is ``not_found``, not a failure; so is a message already in
+Deleted Items when ``move_to_deleted_items`` is asked (deleting it again would purge it).
+One target failing does not stop the others; only when every target failed for the same kind
+of reason is that error raised (so a missing permission still exits 77).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..backend import Backend, is_internet_message_id
+from ..backend import Backend, MailboxBackend, is_internet_message_id
 from ..errors import ExchangePackError, MessageNotFoundError
-from ..models import DeleteOutcome, DeleteType
+from ..models import DeleteOutcome, DeleteType, MessageSummary, SearchCriteria
 from .targets import Target
 
 MAX_PARALLEL_DELETES = 4  # stays well under Exchange's concurrent-request limit per app
+MAX_SAME_ID_COPIES = 50  # copies of one message (same internet_message_id) in a folder
 Progress = Callable[[int, int, str], None]
 
 
@@ -25,7 +27,8 @@ def delete_one(
     """Resolves the message and deletes it (or only resolves it, on a dry run)."""
     outcome = DeleteOutcome(mailbox=target.mailbox, message=target.ref, status="failed")
     try:
-        message = backend.mailbox(target.mailbox).resolve(target.ref)
+        mailbox = backend.mailbox(target.mailbox)
+        message = mailbox.resolve(target.ref)
         outcome = outcome.model_copy(
             update={
                 "id": message.id,
@@ -33,14 +36,28 @@ def delete_one(
                 "subject": message.subject,
             }
         )
+        if delete_type == "move_to_deleted_items" and in_deleted_items(mailbox, message):
+            return outcome.model_copy(update={"status": "not_found"}), None
         if dry_run:
             return outcome.model_copy(update={"status": "would_delete"}), None
-        backend.mailbox(target.mailbox).delete(message, delete_type)
+        mailbox.delete(message, delete_type)
     except MessageNotFoundError:
         return outcome.model_copy(update={"status": "not_found"}), None
     except ExchangePackError as error:
         return outcome.model_copy(update={"error": error.message}), error
     return outcome.model_copy(update={"status": "deleted"}), None
+
+
+def in_deleted_items(mailbox: MailboxBackend, message: MessageSummary) -> bool:
+    """Whether the message already sits in Deleted Items (asks the folder when the backend's
+    ``resolve`` did not name it: one search of Deleted Items by internet_message_id)."""
+    if message.folder is not None or not message.internet_message_id:
+        return message.folder == "deleteditems"
+    criteria = SearchCriteria(
+        internet_message_id=message.internet_message_id, folder="deleteditems"
+    )
+    page = mailbox.search(criteria, MAX_SAME_ID_COPIES)
+    return any(found.id == message.id for found in page.items)
 
 
 def delete_messages(
