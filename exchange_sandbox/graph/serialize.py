@@ -58,8 +58,8 @@ def select(entity: dict[str, Any], chosen: list[str] | None, type_name: str) -> 
 # Properties Graph returns only when asked for with $select.
 _OPTIONAL: dict[str, set[str]] = {
     "message": {"internetMessageHeaders", "uniqueBody"},
-    "fileAttachment": {"contentBytes"},
-    "attachment": {"contentBytes"},
+    # $select on a mixed attachment collection may name properties of either derived type.
+    "attachment": {"contentBytes", "contentId", "contentLocation", "item"},
 }
 
 
@@ -172,7 +172,7 @@ def attachment(
             "size": a.size,
             "isInline": a.is_inline,
         }
-        return select(entity, chosen, "itemAttachment")
+        return select(entity, chosen, "attachment")
     entity = {
         "@odata.type": "#microsoft.graph.fileAttachment",
         "@odata.mediaContentType": a.content_type,
@@ -187,7 +187,7 @@ def attachment(
     }
     if content is not None:
         entity["contentBytes"] = base64.b64encode(content).decode("ascii")
-    return select(entity, chosen, "fileAttachment")
+    return select(entity, chosen, "attachment")
 
 
 # -- folders, contacts, users, rules, settings ----------------------------------------------------

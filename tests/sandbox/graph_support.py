@@ -19,9 +19,10 @@ PHISH_SUBJECT = "Action required: overdue invoice INV-20931"
 PHISH_SENDER = "billing@contoso-payments.com"
 
 
-def graph_token(sandbox: Sandbox, app: str = "full", auth: str = "secret") -> str:
-    """An app-only Graph access token from the sandbox, through the real msal."""
-    registration = sandbox.app(app)
+def graph_token(sandbox: Sandbox, app: str | dict[str, Any] = "full", auth: str = "secret") -> str:
+    """An app-only Graph access token from the sandbox, through the real msal; ``app`` is a
+    seeded app's name or a registration the admin API returned."""
+    registration = sandbox.app(app) if isinstance(app, str) else app
     http = requests.Session()
     http.trust_env = False
     http.verify = sandbox.ca_bundle
@@ -39,6 +40,12 @@ def graph_token(sandbox: Sandbox, app: str = "full", auth: str = "secret") -> st
     result = client.acquire_token_for_client([GRAPH_SCOPE])
     assert "access_token" in result, result.get("error_description")
     return result["access_token"]
+
+
+def app_client(sandbox: Sandbox, roles: list[str], **registration: Any) -> GraphClient:
+    """A client for a new app registered with ``roles`` (and e.g. a ``mailbox_scope``)."""
+    app = sandbox.add_app(name="graph-test", roles=roles, **registration)
+    return GraphClient(sandbox, graph_token(sandbox, app))
 
 
 class GraphClient:
