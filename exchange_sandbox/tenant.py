@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import admin
+from . import admin, identity
 from .faults import FaultInjector
-from .identity import EWS_RESOURCE, GRAPH_RESOURCE, Identity, TokenInvalid, TokenService
+from .identity import EWS_RESOURCE, GRAPH_RESOURCE, TokenInvalid, TokenService
 from .requestlog import RequestLog
 from .store import App, Mailbox, Store
 from .throttle import EWS_EXCHANGE_ONLINE, GRAPH_OUTLOOK, Throttler
@@ -115,7 +115,6 @@ class Tenant:
         self.tenant_id = self._ensure_tenant_id()
         self._ensure_credentials()
         self.tokens = TokenService(self.tenant_id, ensure_signing_key(self.state_dir))
-        self.identity = Identity(self)
         self.router = self._build_router()
         self.admin_router = admin.build_router(self)
 
@@ -337,7 +336,7 @@ class Tenant:
     # -- the pipeline --------------------------------------------------------------------------
     def _build_router(self) -> Router:
         router = Router()
-        router.include(self.identity.router())
+        router.include(identity.build_router(self))
         for face in self._faces():
             router.include(face)
         return router
