@@ -12,6 +12,7 @@ from .transport import BatchRequest, GraphClient, graph_path, with_query
 
 USER_FIELDS = "id,displayName,mail,userPrincipalName"
 USERS_PAGE = 999
+BATCH_CONCURRENCY = 4
 
 
 def searchable_mailboxes(client: GraphClient, limit: int | None = None) -> list[MailboxInfo]:
@@ -27,7 +28,7 @@ def searchable_mailboxes(client: GraphClient, limit: int | None = None) -> list[
         BatchRequest(id=str(i), url=graph_path("/users/{}/mailboxSettings/userPurpose", u["id"]))
         for i, u in enumerate(users)
     ]
-    answers = client.batch(requests)
+    answers = client.batch(requests, concurrency=BATCH_CONCURRENCY)
     mailboxes = []
     for index, user in enumerate(users):
         answer = answers.get(str(index))

@@ -9,7 +9,6 @@ mailbox that fails gets its status while the others still answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -18,7 +17,7 @@ from ..errors import AccessDeniedError, ExchangePackError, MailboxNotFoundError,
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .folders import FolderDirectory, well_known
 from .search import Check, message_query, summaries
-from .transport import BATCH_LIMIT, BatchRequest, BatchResponse, GraphClient
+from .transport import BatchRequest, GraphClient
 
 CONCURRENCY = 4
 
@@ -84,11 +83,7 @@ def _start(
 def _round(client: GraphClient, searches: list[MailboxSearch]) -> None:
     pending = [s for s in searches if s.link]
     requests = [BatchRequest(id=str(i), url=s.link or "") for i, s in enumerate(pending)]
-    chunks = [requests[i : i + BATCH_LIMIT] for i in range(0, len(requests), BATCH_LIMIT)]
-    answers: dict[str, BatchResponse] = {}
-    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-        for result in pool.map(client.batch_round, chunks):
-            answers.update(result)
+    answers = client.batch(requests, concurrency=CONCURRENCY)
     for request, search in zip(requests, pending, strict=True):
         answer = answers[request.id]
         if answer.ok and isinstance(answer.body, dict):
@@ -110,7 +105,7 @@ def search_many(
     while any(search.link for search in searches):
         _round(client, searches)
     if criteria.folder is None:
-        folders.prefetch([s.address for s in searches if s.items])
+        folders.prefetch([s.address for s in searches if s.items], concurrency=CONCURRENCY)
     results = []
     for search in searches:
         found = summaries(

@@ -104,7 +104,7 @@ class FolderDirectory:
                 self._top[mailbox] = cached
         return cached
 
-    def prefetch(self, mailboxes: Iterable[str]) -> None:
+    def prefetch(self, mailboxes: Iterable[str], concurrency: int = 1) -> None:
         """Loads many mailboxes' top-level folders with ``$batch`` (failures stay unnamed)."""
         with self._lock:
             missing = [m for m in dict.fromkeys(mailboxes) if m not in self._top]
@@ -112,7 +112,7 @@ class FolderDirectory:
             BatchRequest(id=str(index), url=listing_path(mailbox))
             for index, mailbox in enumerate(missing)
         ]
-        answers = self.client.batch(requests)
+        answers = self.client.batch(requests, concurrency)
         with self._lock:
             for index, mailbox in enumerate(missing):
                 answer = answers.get(str(index))
