@@ -1,7 +1,15 @@
-"""ConvertId: between the EWS and REST forms of an item or folder id (Exchange's EwsId/RestId)."""
+"""ConvertId between the id formats the sandbox's ids can take (EwsId, EntryId, HexEntryId...).
+
+The sandbox's EWS id is base64 of its raw entry id bytes, so EwsId, EwsLegacyId and EntryId
+share one spelling and HexEntryId is the same bytes in hex. RestId (Graph's form, URL-safe
+base64) is accepted too, although Exchange's schema only offers it to Graph's
+translateExchangeIds.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 
 from lxml import etree
@@ -11,25 +19,47 @@ from .errors import EwsError
 from .service import EwsContext, operation, per_item
 from .soap import XSI_NS, M, m
 
-# The formats the sandbox's ids can take; the MAPI entry-id forms have no meaning here.
-_CONVERTERS: dict[str, Callable[[str], str]] = {
+
+def _from_hex(value: str) -> str:
+    try:
+        return base64.b64encode(bytes.fromhex(value)).decode("ascii")
+    except ValueError:
+        return value
+
+
+def _to_hex(ews: str) -> str:
+    return base64.b64decode(ews).hex().upper()
+
+
+_READERS: dict[str, Callable[[str], str]] = {
     "EwsId": ids.to_ews,
     "EwsLegacyId": ids.to_ews,
-    "EwsImmutableId": ids.to_ews,
+    "EntryId": ids.to_ews,
+    "HexEntryId": _from_hex,
+    "RestId": ids.to_ews,
+    "RestImmutableEntryId": ids.to_ews,
+}
+_WRITERS: dict[str, Callable[[str], str]] = {
+    "EwsId": ids.to_ews,
+    "EwsLegacyId": ids.to_ews,
+    "EntryId": ids.to_ews,
+    "HexEntryId": _to_hex,
     "RestId": ids.to_rest,
     "RestImmutableEntryId": ids.to_rest,
 }
 
 
 def _alternate_id(source: etree._Element, destination: str) -> list[etree._Element]:
-    if source.get("Format") not in _CONVERTERS or destination not in _CONVERTERS:
+    reader = _READERS.get(source.get("Format", ""))
+    writer = _WRITERS.get(destination)
+    key = ids.parse(reader(source.get("Id", ""))) if reader and writer else None
+    if key is None or writer is None:
         raise EwsError("ErrorInvalidIdMalformed")
-    key = ids.parse(source.get("Id", ""))
-    if key is None:
-        raise EwsError("ErrorInvalidIdMalformed")
-    alternate = M.AlternateId(
-        Format=destination, Id=_CONVERTERS[destination](key.ews), Mailbox=source.get("Mailbox", "")
-    )
+    try:
+        converted = writer(key.ews)
+    except binascii.Error:
+        raise EwsError("ErrorInvalidIdMalformed") from None
+    alternate = M.AlternateId(Format=destination, Id=converted, Mailbox=source.get("Mailbox", ""))
     alternate.set(f"{{{XSI_NS}}}type", "t:AlternateIdType")
     return [alternate]
 
