@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from exchangelib import errors as ews
+from urllib3.exceptions import HTTPError
 
 from ..errors import (
     AccessDeniedError,
@@ -109,6 +110,9 @@ def translate(error: Exception, *, mailbox: str | None = None) -> ExchangePackEr
             hint="Set ca_bundle to the CA that signed the server certificate.",
             backend_code=code,
         )
+    if isinstance(error, (OSError, HTTPError)):
+        # requests/urllib3 failures while a streamed answer was being read
+        return TransientError(f"The connection to EWS broke: {text}", backend_code=code)
     if isinstance(error, ews.ResponseMessageError):
         return InternalError(f"EWS answered {code}: {text}", backend_code=code)
     if isinstance(error, ews.TransportError):

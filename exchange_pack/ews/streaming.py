@@ -25,6 +25,7 @@ from exchangelib.util import (
     StreamingBase64Parser,
     StreamingContentHandler,
 )
+from urllib3.exceptions import HTTPError
 
 from .errors import translate
 from .transport import EwsTransport
@@ -90,7 +91,7 @@ def open_stream(
             yield head
         try:
             yield from chunks
-        except (ews.EWSError, OSError, ValueError) as exc:
+        except (ews.EWSError, OSError, HTTPError, ValueError) as exc:
             raise translate(exc, mailbox=mailbox) from None
 
     try:

@@ -218,20 +218,24 @@ class EwsTransport:
         while True:
             try:
                 return operation()
-            except ews.ErrorServerBusy as exc:
-                if not idempotent and _lost_in_transit(exc):
+            except (
+                ews.ErrorServerBusy,
+                ews.ErrorTimeoutExpired,
+                ews.ErrorInternalServerTransientError,
+            ) as exc:
+                busy = isinstance(exc, ews.ErrorServerBusy) and not _lost_in_transit(exc)
+                if not busy and not idempotent:
                     raise _ambiguous(exc) from None
-                delay = backoff_seconds(exc) or TRANSIENT_WAIT_SECONDS
+                if busy:
+                    delay = backoff_seconds(exc) or TRANSIENT_WAIT_SECONDS  # type: ignore[arg-type]
+                else:
+                    delay = TRANSIENT_WAIT_SECONDS * 2**attempt
                 if attempt >= config.max_retries or waited + delay > config.max_retry_wait_seconds:
-                    stats.note_throttle(0)
-                    raise translate(exc, mailbox=mailbox) from None
-                stats.note_throttle(delay)
-            except (ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError) as exc:
-                if not idempotent:
-                    raise _ambiguous(exc) from None
-                delay = TRANSIENT_WAIT_SECONDS * 2**attempt
-                if attempt >= config.max_retries or waited + delay > config.max_retry_wait_seconds:
-                    raise translate(exc, mailbox=mailbox) from None
+                    if busy:
+                        stats.note_throttle(0)
+                    raise translate(_cause(exc), mailbox=mailbox) from None
+                if busy:
+                    stats.note_throttle(delay)
             except Exception as exc:
                 raise translate(exc, mailbox=mailbox) from None
             time.sleep(delay)
@@ -266,6 +270,16 @@ def _lost_in_transit(error: ews.ErrorServerBusy) -> bool:
     return isinstance(
         error.__context__, (ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError)
     )
+
+
+def _cause(error: Exception) -> Exception:
+    """The timeout or 5xx behind exchangelib's re-raised ErrorServerBusy, else the error."""
+    context = error.__context__
+    if isinstance(error, ews.ErrorServerBusy) and isinstance(
+        context, (ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError)
+    ):
+        return context
+    return error
 
 
 def _ambiguous(error: Exception) -> AmbiguousOutcomeError:

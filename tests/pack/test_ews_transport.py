@@ -120,6 +120,14 @@ def test_server_busy_retries_are_bounded_by_max_retries(fresh_sandbox: Sandbox) 
     assert ews.session.stats.retries == 1
 
 
+def test_read_is_retried_after_a_dropped_connection(fresh_sandbox: Sandbox) -> None:
+    ews = harness(fresh_sandbox)
+    fresh_sandbox.fault(path=EWS_PATH, reset=True, count=1)
+    found = ews.mailbox().resolve(campaign_id("alice"))
+    assert found.internet_message_id == campaign_id("alice")
+    assert (ews.session.stats.retries, ews.session.stats.throttled) == (1, 0)
+
+
 def test_send_is_not_repeated_after_a_dropped_connection(fresh_sandbox: Sandbox) -> None:
     ews = harness(fresh_sandbox)
     fresh_sandbox.fault(path=EWS_PATH, reset=True, count=1)
