@@ -95,24 +95,22 @@ def test_hard_delete_outside_the_global_cloud_is_unsupported(sandbox: Sandbox) -
 
 
 # -- junk ------------------------------------------------------------------------------------
-FULL_ROLES = [
-    "Mail.ReadWrite",
-    "Mail.Send",
-    "MailboxSettings.Read",
-    "Contacts.Read",
-    "User.Read.All",
-]
+MAIL_ROLES = ["Mail.ReadWrite", "Mail.Send", "MailboxSettings.Read", "User.Read.All"]
+
+
+def _app(sandbox: Sandbox, name: str, roles: list[str]) -> GraphHarness:
+    app = sandbox.add_app(name=name, roles=roles, client_secret=f"{name}-secret")
+    return harness(sandbox, client_id=app["client_id"], client_secret=f"{name}-secret")
 
 
 @pytest.fixture
 def rules_app(fresh_sandbox: Sandbox) -> GraphHarness:
     """An app that may also manage inbox rules (MailboxSettings.ReadWrite)."""
-    roles = [*FULL_ROLES, "MailboxSettings.ReadWrite"]
-    app = fresh_sandbox.add_app(name="junk-rules", roles=roles, client_secret="junk-rules-secret")
-    return harness(fresh_sandbox, client_id=app["client_id"], client_secret="junk-rules-secret")
+    return _app(fresh_sandbox, "junk-rules", [*MAIL_ROLES, "MailboxSettings.ReadWrite"])
 
 
-def test_block_sender_needs_mailbox_settings_write(graph: GraphHarness) -> None:
+def test_block_sender_needs_mailbox_settings_write(fresh_sandbox: Sandbox) -> None:
+    graph = _app(fresh_sandbox, "no-rules", MAIL_ROLES)
     message = _campaign(graph)
     with pytest.raises(errors.AccessDeniedError) as caught:
         graph.mailbox().mark_junk(message, is_junk=True, move=True, block_sender=True)
