@@ -36,7 +36,7 @@ class ParsedArgs(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    values: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, str | list[str]] = Field(default_factory=dict)
     config_file: str | None = None
     log_level: str | None = None
     help: bool = False
@@ -53,7 +53,7 @@ class RawInput(BaseModel):
 # -- command line ----------------------------------------------------------------------------
 def parse_argv(argv: Sequence[str]) -> ParsedArgs:
     """``--<id> value`` / ``--<id>=value`` pairs plus ``--config``, ``--verbose``, ``--debug``."""
-    values: dict[str, str] = {}
+    values: dict[str, str | list[str]] = {}
     config_file = log_level = None
     wants_help = False
     items = list(argv)
@@ -86,9 +86,11 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
         if name == "config":
             config_file = value
             continue
-        if name in values:
-            raise InputError(f"--{name} is given twice.")
-        values[name] = value
+        if name in values:  # a repeated flag builds a list: --to a --to b
+            previous = values[name]
+            values[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            values[name] = value
     return ParsedArgs(values=values, config_file=config_file, log_level=log_level, help=wants_help)
 
 

@@ -185,6 +185,15 @@ def test_missing_config_file_is_a_config_error(pack: Path, tmp_path: Path) -> No
     assert "absent.yaml" in result.message
 
 
+def test_repeated_flag_builds_a_list(pack: Path) -> None:
+    argv = ["--mailboxes", "a@contoso.com", "--mailboxes", "b@contoso.com", "--mailboxes=c@x.com"]
+    result = invoke(argv, environ=CONFIG)
+    assert result.data["parameters"]["mailboxes"] == ["a@contoso.com", "b@contoso.com", "c@x.com"]
+    twice = invoke(["--limit", "1", "--limit", "2"], environ=CONFIG)
+    assert twice.code == 64
+    assert "'limit' must be of type integer" in twice.message
+
+
 def test_non_secret_config_key_as_flag(pack: Path) -> None:
     result = invoke(["--backend", "ews"], environ=CONFIG)
     assert result.code == 0, result.stdout
