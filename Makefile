@@ -33,7 +33,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 record: $(STAMP)
-	$(BIN)/python -m tests.record
+	$(BIN)/python tests/record.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
