@@ -10,7 +10,13 @@ import io
 import zipfile
 
 import pytest
-from graph_support import CAMPAIGN_SENDER, CAMPAIGN_SUBJECT, GraphHarness, campaign_id, harness
+from graph_backend_support import (
+    CAMPAIGN_SENDER,
+    CAMPAIGN_SUBJECT,
+    GraphHarness,
+    campaign_id,
+    harness,
+)
 
 from exchange_pack import errors
 from exchange_pack.backend import ByteStream

@@ -7,7 +7,7 @@ import datetime as dt
 import math
 
 import pytest
-from graph_support import CAMPAIGN_SENDER, GraphHarness, campaign_id, harness
+from graph_backend_support import CAMPAIGN_SENDER, GraphHarness, campaign_id, harness
 
 from exchange_pack.graph import search
 from exchange_pack.graph.settings import out_of_office

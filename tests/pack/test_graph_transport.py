@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from graph_support import GraphHarness, campaign_id, harness
+from graph_backend_support import GraphHarness, campaign_id, harness
 
 from exchange_pack import errors
 from exchange_pack.graph.errors import graph_error, required_permission, retry_after_seconds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from graph_support import CAMPAIGN_SENDER, GraphHarness, campaign_id, harness
+from graph_backend_support import CAMPAIGN_SENDER, GraphHarness, campaign_id, harness
 
 from exchange_pack import errors
 from exchange_pack.config import ConnectionConfig
