@@ -48,19 +48,24 @@ def build_router(tenant: Tenant) -> Router:
     router = Router()
 
     def info(request: Request) -> Response:
+        """GET /_sandbox/info: the JSON line ``serve`` printed, current."""
         return _ok(tenant.info())
 
     def requests_log(request: Request) -> Response:
+        """GET /_sandbox/requests: the request log."""
         return _ok(tenant.request_log.entries())
 
     def clear_requests(request: Request) -> Response:
+        """DELETE /_sandbox/requests: empties the log."""
         tenant.request_log.clear()
         return Response.empty()
 
     def list_faults(request: Request) -> Response:
+        """GET /_sandbox/faults: the active faults."""
         return _ok(tenant.faults.list())
 
     def add_fault(request: Request) -> Response:
+        """POST /_sandbox/faults: injects one fault."""
         try:
             fault = tenant.faults.add(Fault.from_spec(_body(request)))
         except FaultSpecError as exc:
@@ -68,14 +73,17 @@ def build_router(tenant: Tenant) -> Router:
         return _ok(fault.describe(), 201)
 
     def clear_faults(request: Request) -> Response:
+        """DELETE /_sandbox/faults: removes every fault."""
         tenant.faults.clear()
         return Response.empty()
 
     def reset(request: Request) -> Response:
+        """POST /_sandbox/reset: back to the seed."""
         tenant.reset()
         return _ok({"reset": True, "seed": tenant.settings.seed})
 
     def clock(request: Request) -> Response:
+        """GET|POST /_sandbox/clock: reads or sets the clock skew."""
         if request.method == "POST":
             body = _body(request)
             seconds = body.get("skew_seconds", body.get("seconds", body.get("skew")))
@@ -87,6 +95,7 @@ def build_router(tenant: Tenant) -> Router:
         )
 
     def settings(request: Request) -> Response:
+        """GET|POST /_sandbox/settings: reads or changes the realism knobs."""
         if request.method == "POST":
             _apply_settings(tenant, _body(request))
         current = tenant.settings
@@ -100,9 +109,11 @@ def build_router(tenant: Tenant) -> Router:
         )
 
     def apps(request: Request) -> Response:
+        """GET /_sandbox/apps: the app registrations."""
         return _ok([tenant.app_info(app) for app in tenant.store.apps()])
 
     def add_app(request: Request) -> Response:
+        """POST /_sandbox/apps: registers an app (with a generated certificate)."""
         app = _app_from(_body(request))
         tenant.store.add_app(app)
         tenant.register_certificate(app)
@@ -139,8 +150,8 @@ def _apply_settings(tenant: Tenant, body: dict[str, Any]) -> None:
     if "ews_blocked" in body:
         tenant.settings.ews_blocked = bool(body["ews_blocked"])
     if "token_lifetime" in body:
-        if not isinstance(body["token_lifetime"], int) or body["token_lifetime"] < 60:
-            raise AdminError("token_lifetime must be an integer of at least 60 seconds")
+        if not isinstance(body["token_lifetime"], int) or body["token_lifetime"] < 1:
+            raise AdminError("token_lifetime must be a positive number of seconds")
         tenant.settings.token_lifetime = body["token_lifetime"]
 
 

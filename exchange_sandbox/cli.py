@@ -31,6 +31,13 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``exchange-sandbox`` command line."""
     parser = argparse.ArgumentParser(
@@ -47,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=_seed, default="demo", help="demo | none | bulk:M:N")
     serve.add_argument("--latency-ms", type=_non_negative, default=0)
     serve.add_argument("--throttle", choices=("microsoft", "off"), default="off")
-    serve.add_argument("--token-lifetime", type=_non_negative, default=3599, metavar="SECONDS")
+    serve.add_argument("--token-lifetime", type=_positive, default=3599, metavar="SECONDS")
     serve.add_argument("--schema-dir", type=Path, default=None, help="EWS XSD dir to validate")
     serve.add_argument("--ews-blocked", action="store_true", help="EWS answers 403 (EXO 2026)")
     serve.add_argument(
