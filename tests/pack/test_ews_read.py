@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from ews_support import CAMPAIGN_SENDER, CAMPAIGN_SUBJECT, EwsHarness, campaign_id, harness
+from ews_backend_support import CAMPAIGN_SENDER, CAMPAIGN_SUBJECT, EwsHarness, campaign_id, harness
 
 from exchange_pack import errors
 from exchange_pack.backend import ByteStream

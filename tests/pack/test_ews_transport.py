@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ews_support import EWS_PATH, WireSpy, campaign_id, harness, spy_on_wire
+from ews_backend_support import EWS_PATH, WireSpy, campaign_id, harness, spy_on_wire
 
 from exchange_pack import errors
 from exchange_pack.config import ConnectionConfig

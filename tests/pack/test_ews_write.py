@@ -7,7 +7,7 @@ import email
 from pathlib import Path
 
 import pytest
-from ews_support import CAMPAIGN_SENDER, EwsHarness, campaign_id, harness
+from ews_backend_support import CAMPAIGN_SENDER, EwsHarness, campaign_id, harness
 
 from exchange_pack import errors
 from exchange_pack.models import OutgoingMessage, SearchCriteria
