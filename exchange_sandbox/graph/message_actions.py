@@ -33,7 +33,7 @@ def move_message(call: GraphCall) -> Response:
     """POST /users/{id}/messages/{id}/move: 201 and the moved message."""
     m = call.message()
     moved = call.store.move_message(m.id, _destination(call))
-    return message_response(call, moved, status=201)
+    return message_response(call, moved, status=201, typed=True)
 
 
 def permanent_delete(call: GraphCall) -> Response:

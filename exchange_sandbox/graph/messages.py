@@ -55,10 +55,15 @@ def prefer_headers(call: GraphCall) -> dict[str, str]:
     return {"Preference-Applied": applied} if applied else {}
 
 
-def message_response(call: GraphCall, m: Message, status: int = 200) -> Response:
-    """One message as Graph answers a GET, a create, a copy or a move."""
+def message_response(
+    call: GraphCall, m: Message, status: int = 200, *, typed: bool = False
+) -> Response:
+    """One message as Graph answers a GET, a create, a copy or a move (``typed``: with the
+    ``@odata.type`` annotation, as Graph adds to a moved item)."""
     options = call.options() if status == 200 else odata.QueryOptions()
     data = renderer(call, options.select)(m)
+    if typed:
+        data = {"@odata.type": "#microsoft.graph.message", **data}
     return responses.entity(
         call,
         data,
@@ -240,6 +245,10 @@ def _update_fields(data: dict[str, Any]) -> dict[str, Any]:
             fields["categories"] = [str(c) for c in value]
         elif name == "subject":
             fields["subject"] = str(value or "")
+        elif name == "inferenceClassification":
+            # Accepted as Graph does; the sandbox has no Focused Inbox, so it is not kept.
+            if str(value).lower() not in ("focused", "other"):
+                raise errors.bad_request(f"Invalid inferenceClassification '{value}'.")
         else:
             raise errors.bad_request(
                 f"The property '{name}' does not exist on type 'microsoft.graph.message' "

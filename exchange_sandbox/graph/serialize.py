@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import quote
 
 from .. import ids, query
 from ..store import Address, Attachment, Contact, Folder, Mailbox, Message, OutOfOffice, Rule
-from .errors import unknown_property
+from .errors import GraphError, unknown_property
 
 BodyType = Literal["text", "html"]
 
@@ -345,11 +346,17 @@ def parse_date_time_zone(value: Any) -> dt.datetime | None:
     return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed
 
 
+_SMTP = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
+
+
 def addresses(recipients: Iterable[Any] | None) -> list[Address]:
-    """Graph recipient objects (``{"emailAddress": {"address", "name"}}``) to store Addresses."""
+    """Graph recipient objects (``{"emailAddress": {"address", "name"}}``) to store Addresses;
+    400 ErrorInvalidRecipients for one that is not an SMTP address."""
     found: list[Address] = []
     for item in recipients or []:
         email = item.get("emailAddress") if isinstance(item, dict) else None
-        if isinstance(email, dict) and email.get("address"):
-            found.append(Address(str(email["address"]), str(email.get("name") or "")))
+        address = str(email.get("address") or "") if isinstance(email, dict) else ""
+        if not _SMTP.match(address):
+            raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
+        found.append(Address(address, str(email.get("name") or "")))  # type: ignore[union-attr]
     return found
