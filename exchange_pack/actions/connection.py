@@ -16,6 +16,7 @@ from ..errors import (
     ExchangePackError,
     MailboxNotFoundError,
     ServiceUnavailableError,
+    TransientError,
 )
 from ..manifest import Manifest
 from ..models import SearchCriteria
@@ -62,8 +63,8 @@ def probe_mailbox(session: Session, address: str | None) -> MailboxProbe:
         return MailboxProbe(mailbox=None, status="skipped", error="no mailbox to probe")
     try:
         session.backend.mailbox(address).search(SearchCriteria(folder="inbox"), 1)
-    except EwsBlockedError:
-        raise
+    except (EwsBlockedError, TransientError):
+        raise  # the whole connection is affected, not only this mailbox
     except MailboxNotFoundError as error:
         return MailboxProbe(mailbox=address, status="not_found", error=error.message)
     except AccessDeniedError as error:
