@@ -30,6 +30,7 @@ from . import admin, identity
 from .faults import FaultInjector
 from .identity import EWS_RESOURCE, GRAPH_RESOURCE, TokenInvalid, TokenService
 from .requestlog import RequestLog
+from .seeds import seed
 from .store import App, Mailbox, Store
 from .throttle import EWS_EXCHANGE_ONLINE, GRAPH_OUTLOOK, Throttler
 from .tls import ensure_client_certificate, ensure_server_tls, ensure_signing_key, load_key_pair
@@ -62,6 +63,9 @@ class TokenError(Exception):
 
 @dataclass
 class Settings:
+    """The ``exchange-sandbox serve`` options; latency, throttle, ews_blocked and
+    token_lifetime also change at runtime through ``/_sandbox/settings``."""
+
     host: str = "127.0.0.1"
     port: int = 0
     state_dir: Path = Path(".sandbox-state")
@@ -75,19 +79,14 @@ class Settings:
 
 @dataclass
 class Throttled:
+    """A request over a limit; the face renders it (Graph 429, EWS ErrorServerBusy)."""
+
     retry_after_seconds: float  # Graph: Retry-After header; EWS: BackOffMilliseconds
 
 
 def app_name(app: App) -> str:
-    """The short name tests and the demo use for an app (``full``, ``readonly``)."""
-    label = app.display_name.strip().lower()
-    if label in ("full", "readonly"):
-        return label
-    if "read" in label and "only" in label:
-        return "readonly"
-    if "full" in label:
-        return "full"
-    return re.sub(r"[^a-z0-9]+", "-", label).strip("-") or app.client_id
+    """The short name tests and the demo use for an app (``full``, ``readonly``, ``scoped``)."""
+    return re.sub(r"[^a-z0-9]+", "-", app.display_name.lower()).strip("-") or app.client_id
 
 
 class Tenant:
@@ -120,12 +119,8 @@ class Tenant:
 
     # -- state ---------------------------------------------------------------------------------
     def _seed(self) -> None:
-        name = self.settings.seed
-        if name != "none":
-            from .seeds import seed  # the store's seeds; imported late so the core starts alone
-
-            seed(self.store, name)
-        self.store.set_setting(_SEEDED_KEY, name)
+        seed(self.store, self.settings.seed)
+        self.store.set_setting(_SEEDED_KEY, self.settings.seed)
 
     def _ensure_tenant_id(self) -> str:
         tenant_id = self.store.get_setting("tenant_id")
@@ -176,24 +171,20 @@ class Tenant:
 
     def reset(self) -> None:
         """Back to the seed: data, apps and limits; tenant id and credentials stay the same."""
-        with self._reset_lock:
+        # One transaction: concurrent readers see the old tenant or the new one, never a gap.
+        with self._reset_lock, self.store.transaction():
             kept = {
                 key: self.store.get_setting(key)
                 for key in ("tenant_id", _SERVICE_ACCOUNT_KEY, _SEEDED_KEY)
             }
-            secrets_before = {app.client_id: app for app in self.store.apps()}
             self.store.reset()
-            for key, value in kept.items():
-                if value is not None:
-                    self.store.set_setting(key, value)
             self.settings.seed = str(kept[_SEEDED_KEY] or self.settings.seed)
             self._seed()
-            for app in self.store.apps():
-                before = secrets_before.get(app.client_id)
-                if before is not None and before.client_secret != app.client_secret:
-                    self.store.update_app(app.client_id, client_secret=before.client_secret)
+            for key, value in kept.items():  # seeds are deterministic; "none" has random ids
+                if value is not None:
+                    self.store.set_setting(key, value)
             self._ensure_credentials()
-            self.throttler.clear()
+        self.throttler.clear()
 
     def info(self) -> dict[str, Any]:
         """What ``exchange-sandbox serve`` prints once ready (the binding JSON line)."""
