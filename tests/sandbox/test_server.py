@@ -112,6 +112,11 @@ def test_state_survives_a_restart_and_sigterm_exits_zero(tmp_path: Path) -> None
         keys = http.get(
             f"{first.base_url}/{first.tenant_id}/discovery/v2.0/keys", verify=first.ca_bundle
         ).json()
+        first.reset()  # a seedless tenant keeps its random tenant id and service account
+        assert first.admin("GET", "info")["tenant_id"] == info["tenant_id"]
+        assert first.add_app(
+            **{k: added[k] for k in ("name", "client_id", "client_secret", "roles")}
+        )
         assert first.stop() == 0
     with start_sandbox(state, seed="none") as second:
         again = second.admin("GET", "info")
