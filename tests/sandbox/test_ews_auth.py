@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from ews_support import (
+from ews_face_support import (
     NS,
     body_payload,
     envelope,

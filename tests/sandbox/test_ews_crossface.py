@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from ews_support import ews_token, oauth_account
+from ews_face_support import ews_token, oauth_account
 from exchangelib import Mailbox, Message
 
 from exchange_sandbox.process import Sandbox

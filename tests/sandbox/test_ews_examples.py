@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ews_support import NS, SCHEMA_DIR, assert_schema_valid, body_payload, envelope, ews_token, post
+from ews_face_support import (
+    NS,
+    SCHEMA_DIR,
+    assert_schema_valid,
+    body_payload,
+    envelope,
+    ews_token,
+    post,
+)
 from lxml import etree
 
 from exchange_sandbox.ews.service import OPERATIONS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ews_support import ews_token, oauth_account
+from ews_face_support import ews_token, oauth_account
 from exchangelib import FileAttachment, HTMLBody, Mailbox, Message
 from exchangelib.errors import ErrorItemNotFound, ErrorNonExistentMailbox
 from exchangelib.folders import Contacts, JunkEmail, RecoverableItemsDeletions
