@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import time
 import uuid
 from collections.abc import Callable
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -445,8 +447,6 @@ def local_tenant(tmp_path: Path) -> Tenant:
 
 
 def _bearer(token: str) -> Request:
-    from email.message import Message
-
     headers = Message()
     headers["Authorization"] = f"Bearer {token}"
     return Request("GET", "/", "/", {}, headers, b"")
@@ -479,3 +479,25 @@ def test_authenticate_checks_audience_signature_and_lifetime(local_tenant: Tenan
     local_tenant.clock_skew = dt.timedelta(seconds=601)
     with pytest.raises(TokenError, match=r"Lifetime validation failed, the token is expired\."):
         local_tenant.authenticate(_bearer(token), "graph")
+
+
+def _basic(username: str, password: str) -> Request:
+    headers = Message()
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    headers["Authorization"] = f"Basic {token}"
+    return Request("POST", "/EWS/Exchange.asmx", "/EWS/Exchange.asmx", {}, headers, b"")
+
+
+def test_ews_basic_service_account(local_tenant: Tenant) -> None:
+    account = local_tenant.service_account
+    user, _, domain = account["username"].partition("@")
+    for username in (account["username"], f"{domain.split('.')[0].upper()}\\{user}"):
+        request = _basic(username, account["password"])
+        claims = local_tenant.authenticate(request, "ews")
+        assert claims["service_account"] == account["username"]
+        assert not local_tenant.has_role(claims, "full_access_as_app")
+        assert request.app == account["username"]
+    with pytest.raises(TokenError):
+        local_tenant.authenticate(_basic(account["username"], "wrong"), "ews")
+    with pytest.raises(TokenError):  # Graph never takes Basic
+        local_tenant.authenticate(_basic(account["username"], account["password"]), "graph")
