@@ -108,17 +108,17 @@ def get_contact_folder(call: GraphCall) -> Response:
 
 
 def list_folder_contacts(call: GraphCall) -> Response:
-    """GET /users/{id}/contactFolders/{id}/contacts (the store keeps contacts in one folder)."""
+    """GET /users/{id}/contactFolders/{id}/contacts (the store keeps every contact in the
+    default Contacts folder, so other contact folders are empty)."""
     folder = _contact_folder(call)
-    if folder.id != _contacts_folder(call).id:
-        options = call.options()
-        return responses.collection(
-            call, [], serialize.contact_folder, "contacts", options, default_top=DEFAULT_PAGE
-        )
-    return _list(
-        call,
-        f"{responses.user_set(call)}/contactFolders('{call.params['contactfolder']}')/contacts",
+    fragment = (
+        f"{responses.user_set(call)}/contactFolders('{call.params['contactfolder']}')/contacts"
     )
+    if folder.id != _contacts_folder(call).id:
+        return responses.collection(
+            call, [], serialize.contact_folder, fragment, call.options(), default_top=DEFAULT_PAGE
+        )
+    return _list(call, fragment)
 
 
 def register(routes: GraphRoutes) -> None:

@@ -140,14 +140,15 @@ def compile_filter(expr: odata.Expr) -> Predicate:
     return _comparison(field, expr.op, expr.value)
 
 
-_UNQUOTED_OK = re.compile(r"^[^\s:\"()]+$")
+_UNQUOTED_OK = re.compile(r"^[^:\"()]+$")
 
 
 def search_text(raw: str) -> str:
     """The KQL inside Graph's ``$search`` value, applying Graph's quoting rules.
 
     Graph wants the whole value in double quotes (``$search="from:alice subject:invoice"``);
-    inner double quotes are escaped with a backslash. A single bare word may go unquoted.
+    inner double quotes are escaped with a backslash. Plain words may go unquoted; a property
+    restriction (``from:x``) or a phrase may not.
     """
     text = raw.strip()
     if not text:
@@ -163,7 +164,7 @@ def search_text(raw: str) -> str:
             )
         return inner.replace('\\"', '"').replace("\\\\", "\\")
     if not _UNQUOTED_OK.match(text):
-        position = next((i for i, c in enumerate(text) if c in ' :"()'), 0)
+        position = next((i for i, c in enumerate(text) if c in ':"()'), 0)
         raise bad_request(
             f"Syntax error: character '{text[position]}' is not valid at position {position} "
             f"in '{text}'."

@@ -35,15 +35,40 @@ _BASIC_HIDDEN = ("body", "bodyPreview", "uniqueBody", "internetMessageHeaders")
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def renderer(call: GraphCall, chosen: list[str] | None) -> Callable[[Message], dict[str, Any]]:
-    """Renders messages for this caller: Mail.ReadBasic callers never see bodies or headers."""
+def renderer(call: GraphCall, options: odata.QueryOptions) -> Callable[[Message], dict[str, Any]]:
+    """Renders messages for this caller and query: Mail.ReadBasic callers never see bodies or
+    headers; ``$expand=attachments(...)`` embeds the attachments (content unless selected)."""
     basic = not call.has_role(*permissions.MAIL_READ)
+    expansions = [odata.parse_expansion(item) for item in options.expand]
+    for expansion in expansions:
+        if expansion.name.lower() != "attachments":
+            raise errors.bad_request(
+                f"Parsing OData Select and Expand failed: Could not find a property named "
+                f"'{expansion.name}' on type 'microsoft.graph.message'."
+            )
+        if basic:
+            raise errors.access_denied()
 
     def render(m: Message) -> dict[str, Any]:
-        data = serialize.message(m, chosen, body_type=call.prefer.body_type)
+        data = serialize.message(m, options.select, body_type=call.prefer.body_type)
         if basic:
             for name in _BASIC_HIDDEN:
                 data.pop(name, None)
+        for expansion in expansions:
+            data["attachments"] = [
+                serialize.attachment(
+                    a,
+                    expansion.select,
+                    content=call.store.attachment_content(a.id)
+                    if a.kind == "file"
+                    and (
+                        expansion.select is None
+                        or serialize.wants(expansion.select, "contentBytes")
+                    )
+                    else None,
+                )
+                for a in (call.store.attachments(m.id) if m.has_attachments else [])
+            ]
         return data
 
     return render
@@ -61,7 +86,7 @@ def message_response(
     """One message as Graph answers a GET, a create, a copy or a move (``typed``: with the
     ``@odata.type`` annotation, as Graph adds to a moved item)."""
     options = call.options() if status == 200 else odata.QueryOptions()
-    data = renderer(call, options.select)(m)
+    data = renderer(call, options)(m)
     if typed:
         data = {"@odata.type": "#microsoft.graph.message", **data}
     return responses.entity(
@@ -163,7 +188,7 @@ def list_messages(call: GraphCall) -> Response:
     return responses.collection(
         call,
         found,
-        renderer(call, options.select),
+        renderer(call, options),
         _fragment(call),
         options,
         default_top=DEFAULT_PAGE,

@@ -412,16 +412,54 @@ class QueryOptions:
                 raise bad_request(f"Invalid value '{q['$count']}' for the query option '$count'.")
             options.count = q["$count"].lower() == "true"
         if q.get("$select"):
-            options.select = [s.strip() for s in q["$select"].split(",") if s.strip()]
+            options.select = split_top_level(q["$select"])
         if q.get("$orderby"):
             options.orderby = [_order_term(t) for t in q["$orderby"].split(",") if t.strip()]
         if q.get("$expand"):
-            options.expand = [s.strip() for s in q["$expand"].split(",") if s.strip()]
+            options.expand = split_top_level(q["$expand"])
         if "$search" in q:
             options.search = q["$search"]
         if q.get("$filter", "").strip():
             options.filter = parse_filter(q["$filter"])
         return options
+
+
+def split_top_level(text: str) -> list[str]:
+    """Comma-separated items, ignoring commas inside parentheses (``a($select=x,y),b``)."""
+    items: list[str] = []
+    depth, current = 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    items.append(current.strip())
+    return [item for item in items if item]
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """One ``$expand`` item: a navigation property and its nested ``$select``."""
+
+    name: str
+    select: list[str] | None
+
+
+def parse_expansion(item: str) -> Expansion:
+    """``attachments($select=name,size)`` -> Expansion("attachments", ["name", "size"])."""
+    name, _, nested = item.partition("(")
+    select: list[str] | None = None
+    if nested:
+        if not nested.endswith(")"):
+            raise bad_request(f"Parsing OData Select and Expand failed: '{item}'.")
+        for option in nested[:-1].split(";"):
+            key, _, value = option.partition("=")
+            if key.strip().lower() != "$select":
+                raise bad_request(f"Query option '{key.strip()}' is not supported in $expand.")
+            select = split_top_level(value)
+    return Expansion(name.strip(), select)
 
 
 def _integer(text: str, name: str) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import ids
-from ..store import Attachment, Folder, Mailbox, Message
+from ..store import Attachment, Folder, Mailbox, Message, Store
 from ..tenant import TokenError
 from ..web import Request, Response, Router
 from . import errors, odata
@@ -87,7 +87,7 @@ class GraphCall:
     prefer: Prefer = field(default_factory=Prefer)
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self.tenant.store
 
     @property
@@ -97,10 +97,6 @@ class GraphCall:
 
     def options(self) -> odata.QueryOptions:
         return odata.QueryOptions.parse(self.request)
-
-    def user_segment(self) -> str:
-        """The user key as Graph echoes it in ``@odata.context`` (``users('...')``)."""
-        return self.params.get("user", "")
 
     def context(self, fragment: str) -> str:
         """An ``@odata.context`` URL on this server: ``<root>/$metadata#<fragment>``."""
@@ -142,11 +138,11 @@ class GraphCall:
         assert self.mailbox is not None
         ref = ref or self.params["folder"]
         last = ref.split("/childFolders/")[-1]
-        if ids.parse(last) is None and ids.parse(last, "folder") is None:
+        if ids.parse(last) is None:  # not an id: a well-known name, or garbage
             found = self.store.folder(self.mailbox.id, last)
+            if found is None and re.fullmatch(r"[A-Za-z]+", last):
+                raise errors.item_not_found()
             if found is None:
-                if re.fullmatch(r"[A-Za-z]+", last):
-                    raise errors.item_not_found()
                 raise errors.malformed_id()
             return found
         found = self.store.folder(self.mailbox.id, self._own(last, "folder"))

@@ -423,3 +423,27 @@ def test_received_timestamps_are_graph_format(graph: GraphClient) -> None:
     message = graph.ok("GET", f"{ALICE}/messages", params={"$top": "1"})["value"][0]
     parsed: Any = dt.datetime.strptime(message["receivedDateTime"], "%Y-%m-%dT%H:%M:%SZ")
     assert parsed.year >= 2020
+
+
+def test_expand_attachments_on_messages(graph: GraphClient) -> None:
+    found = graph.ok(
+        "GET",
+        "/users/bob@contoso.com/messages",
+        params={
+            "$filter": f"subject eq '{PHISH_SUBJECT}'",
+            "$select": "subject",
+            "$expand": "attachments($select=name,size)",
+        },
+    )["value"]
+    names = {a["name"] for a in found[0]["attachments"]}
+    assert {"INV-20931.pdf", "INV-20931.zip", "remittance.html"} <= names
+    assert all("contentBytes" not in a and a["size"] > 0 for a in found[0]["attachments"])
+    full = graph.ok(
+        "GET",
+        f"/users/bob@contoso.com/messages/{found[0]['id']}",
+        params={"$expand": "attachments"},
+    )
+    pdf = next(a for a in full["attachments"] if a["name"] == "INV-20931.pdf")
+    assert pdf["contentBytes"]
+    bad = graph.get(f"{ALICE}/messages", params={"$expand": "extensions"})
+    assert_graph_error(bad, 400, "BadRequest")
