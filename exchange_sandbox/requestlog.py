@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -13,7 +14,7 @@ LOG_LIMIT = 200_000  # entries kept; a benchmark run stays well below, memory st
 
 class RequestLog:
     """Thread-safe, bounded list of ``{method, path, status, duration_ms, app, mailbox,
-    operation}`` entries."""
+    operation, ts}`` entries (``ts``: arrival, epoch seconds)."""
 
     def __init__(self, limit: int = LOG_LIMIT) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=limit)
@@ -29,6 +30,8 @@ class RequestLog:
             "app": request.app,
             "mailbox": request.mailbox,
             "operation": request.operation,
+            # Arrival on the wall clock, so a benchmark can compare it with a process's spawn.
+            "ts": round(time.time() - duration_ms / 1000, 6),
         }
         with self._lock:
             self._entries.append(entry)

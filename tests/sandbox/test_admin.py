@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from email.message import Message
 from pathlib import Path
 
@@ -52,12 +53,22 @@ def test_request_log_records_token_requests_but_not_admin_calls(
     log = fresh_sandbox.requests()
     assert [(e["status"], e["operation"]) for e in log] == [(200, "token"), (401, "token")]
     entry = log[0]
-    assert set(entry) == {"method", "path", "status", "duration_ms", "app", "mailbox", "operation"}
+    assert set(entry) == {
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "app",
+        "mailbox",
+        "operation",
+        "ts",
+    }
     assert entry["method"] == "POST"
     assert entry["path"] == f"/{fresh_sandbox.tenant_id}/oauth2/v2.0/token"
     assert entry["app"] == fresh_sandbox.app("full")["client_id"]
     assert entry["mailbox"] is None
     assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
+    assert log[0]["ts"] <= log[1]["ts"] <= time.time()
     fresh_sandbox.clear_requests()
     assert fresh_sandbox.requests() == []
 
