@@ -49,10 +49,11 @@ def test_searchable_mailboxes(fresh_pack: PackRunner, backend: str) -> None:
     data = fresh_pack.run("get_searchable_mailboxes", {}, backend).data
     types = {box["address"]: box["type"] for box in data["mailboxes"]}
     assert data["count"] == len(data["mailboxes"])
-    for user in ("alice", "bob", "carol", "dave"):
-        assert types[f"{user}@contoso.com"] == "user"
-    assert types["soc@contoso.com"] == "shared"
-    assert types["room-boardroom@contoso.com"] == "room"
+    expected = {f"{user}@contoso.com": "user" for user in ("alice", "bob", "carol", "dave")}
+    expected |= {"soc@contoso.com": "shared", "room-boardroom@contoso.com": "room"}
+    if backend == "ews":  # GetSearchableMailboxes does not carry the mailbox type
+        expected = dict.fromkeys(expected, "unknown")
+    assert {address: types.get(address) for address in expected} == expected
     limited = fresh_pack.run("get_searchable_mailboxes", {"limit": 2}, backend).data
     assert limited["count"] == 2
 

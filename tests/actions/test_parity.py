@@ -51,6 +51,12 @@ def seeded(pack: PackRunner) -> Iterator[PackRunner]:
     yield pack
 
 
+def untyped(data: dict[str, Any]) -> dict[str, Any]:
+    """EWS GetSearchableMailboxes does not tell user, shared, room or equipment apart: the
+    EWS backend says ``unknown``, which agrees with any type Graph reads from userPurpose."""
+    return {**data, "mailboxes": [{**box, "type": "unknown"} for box in data["mailboxes"]]}
+
+
 @pytest.mark.parametrize("case", sorted(READ_ACTIONS))
 def test_graph_and_ews_agree(seeded: PackRunner, case: str, tmp_path: Path) -> None:
     results = {}
@@ -59,6 +65,10 @@ def test_graph_and_ews_agree(seeded: PackRunner, case: str, tmp_path: Path) -> N
             action_of(case), READ_ACTIONS[case], backend, output_dir=str(tmp_path / backend)
         )
         results[backend] = without_backend_ids(out.data)
+    if case == "get_searchable_mailboxes" and all(
+        box["type"] == "unknown" for box in results["ews"]["mailboxes"]
+    ):
+        results["graph"] = untyped(results["graph"])
     assert results["graph"] == results["ews"], first_difference(results["graph"], results["ews"])
 
 
