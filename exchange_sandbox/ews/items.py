@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from lxml import etree
 
 from .. import ids, query
@@ -51,7 +54,9 @@ def _page(request: etree._Element, total: int) -> tuple[int, int]:
     return offset, limit
 
 
-def _paged_root(request: etree._Element, found: list, render) -> etree._Element:
+def _paged_root(
+    request: etree._Element, found: Sequence[Any], render: Callable[[Any], etree._Element]
+) -> etree._Element:
     offset, limit = _page(request, len(found))
     page = found[offset : offset + limit] if limit else found[offset:]
     root = M.RootFolder(
@@ -97,7 +102,7 @@ def find_item(context: EwsContext, request: etree._Element) -> etree._Element:
             contacts = contact_items(context, folder, request.find(m("ContactsView")))
             return [_paged_root(request, contacts, contact_element)]
         if traversal == "Associated" or folder.well_known == "root":
-            return [_paged_root(request, [], lambda message: None)]
+            return [_paged_root(request, [], T.Message)]
         messages = store.messages(folder.mailbox_id, [folder.id])
         matched = query.filter_messages(predicate, messages, attachment_names)
         ordered = sort(matched, request.find(m("SortOrder")))
@@ -157,9 +162,12 @@ def delete_item(context: EwsContext, request: etree._Element) -> etree._Element:
     return per_item("DeleteItem", item_id_elements(request.find(m("ItemIds"))), one)
 
 
-def _move_or_copy(context: EwsContext, request: etree._Element, operation_name: str):
+def _move_or_copy(
+    context: EwsContext, request: etree._Element, operation_name: str
+) -> etree._Element:
     destination = context.target_folder(request.find(m("ToFolderId")))
-    assert destination is not None
+    if destination is None:
+        raise EwsError("ErrorInvalidRequest", "ToFolderId is required.")
     return_ids = (request.findtext(m("ReturnNewItemIds")) or "true").strip() != "false"
     store = context.store
 

@@ -211,6 +211,7 @@ def get_persona(context: EwsContext, request: etree._Element) -> etree._Element:
     except EwsError as error:
         message = M.GetPersonaResponseMessage(ResponseClass="Error")
         message.extend(error_children(error))
+        message.append(M.Persona(T.PersonaId(Id=persona_id)))  # the schema requires one
         return message
     persona.tag = m("Persona")
     return M.GetPersonaResponseMessage(M.ResponseCode("NoError"), persona, ResponseClass="Success")

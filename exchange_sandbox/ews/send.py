@@ -185,8 +185,7 @@ def send_item(context: EwsContext, request: etree._Element) -> etree._Element:
         if not save:
             store.delete_message(draft.id)
             return []
-        owner = store.mailbox(draft.mailbox_id)
-        assert owner is not None
+        owner = store.mailbox(draft.mailbox_id) or context.require_mailbox()
         folder = saved_folder or _default_folder(context, owner, "sentitems")
         store.update_message(draft.id, is_draft=False, is_read=True)
         if folder.id != draft.folder_id:

@@ -228,6 +228,7 @@ ERROR_REQUESTS = {
     "<t:Subject>no recipients</t:Subject></t:Message></m:Items></m:CreateItem>",
     "SendItem": "<m:SendItem SaveItemToFolder='true'><m:ItemIds><t:ItemId Id='{gone}'/>"
     "</m:ItemIds></m:SendItem>",
+    "GetPersona": "<m:GetPersona><m:PersonaId Id='{gone}'/></m:GetPersona>",
     "ConvertId": "<m:ConvertId DestinationFormat='EwsLegacyId'><m:SourceIds>"
     "<t:AlternateId Format='EwsId' Id='DUMMY' Mailbox='alice@contoso.com'/></m:SourceIds>"
     "</m:ConvertId>",
