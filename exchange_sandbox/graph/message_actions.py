@@ -8,7 +8,7 @@ from typing import Any
 from ..web import Response
 from . import errors, permissions
 from .messages import message_response
-from .pipeline import GraphCall, GraphRoutes, action_parameter
+from .pipeline import PURGES, GraphCall, GraphRoutes, action_parameter
 
 
 def _destination(call: GraphCall) -> str:
@@ -37,9 +37,11 @@ def move_message(call: GraphCall) -> Response:
 
 
 def permanent_delete(call: GraphCall) -> Response:
-    """POST /users/{id}/messages/{id}/permanentDelete: into Recoverable Items\\Purges."""
+    """POST /users/{id}/messages/{id}/permanentDelete: into Recoverable Items\\Purges, which
+    Graph cannot reach any more."""
+    assert call.mailbox is not None
     m = call.message()
-    call.store.move_message(m.id, call.folder("recoverableitemspurges").id)
+    call.store.move_message(m.id, call.store.folder(call.mailbox.id, PURGES).id)
     return Response.empty(204)
 
 

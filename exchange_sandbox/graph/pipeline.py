@@ -27,6 +27,7 @@ Target = Literal["mailbox", "directory", "none"]
 Handler = Callable[["GraphCall"], Response]
 
 VERSIONS = ("v1.0", "beta")
+PURGES = "recoverableitemspurges"  # where permanentDelete puts items; hidden from Graph
 
 # Placeholders usable in route templates, and what they match.
 _PLACEHOLDERS = {
@@ -127,11 +128,17 @@ class GraphCall:
         return key.ews
 
     def message(self, any_id: str | None = None) -> Message:
-        """The message the path names, in this mailbox (400 malformed, 404 absent)."""
+        """The message the path names, in this mailbox (400 malformed, 404 absent or purged)."""
         found = self.store.message(self._own(any_id or self.params["message"], "message"))
-        if found is None:
+        if found is None or self._purged(found.folder_id):
             raise errors.item_not_found()
         return found
+
+    def _purged(self, folder_id: str) -> bool:
+        """Recoverable Items\\Purges is not reachable through Graph (no well-known name)."""
+        assert self.mailbox is not None
+        folder = self.store.folder(self.mailbox.id, folder_id)
+        return folder is not None and folder.well_known == PURGES
 
     def folder(self, ref: str | None = None) -> Folder:
         """A folder by id or well-known name; ``a/childFolders/b`` paths resolve to ``b``."""
@@ -140,13 +147,13 @@ class GraphCall:
         last = ref.split("/childFolders/")[-1]
         if ids.parse(last) is None:  # not an id: a well-known name, or garbage
             found = self.store.folder(self.mailbox.id, last)
-            if found is None and re.fullmatch(r"[A-Za-z]+", last):
+            if (found is None or found.well_known == PURGES) and re.fullmatch(r"[A-Za-z]+", last):
                 raise errors.item_not_found()
             if found is None:
                 raise errors.malformed_id()
             return found
         found = self.store.folder(self.mailbox.id, self._own(last, "folder"))
-        if found is None:
+        if found is None or found.well_known == PURGES:
             raise errors.item_not_found()
         return found
 

@@ -58,12 +58,15 @@ def test_copy_and_move_by_well_known_name(graph: GraphClient, shared_dir: Path) 
     assert_graph_error(nowhere, 404, "ErrorItemNotFound")
 
 
-def test_permanent_delete_goes_to_purges(graph: GraphClient) -> None:
+def test_permanent_delete_puts_it_out_of_reach(graph: GraphClient) -> None:
     phish = graph.phish()
     assert graph.post(f"{ALICE}/messages/{phish['id']}/permanentDelete").status_code == 204
-    purges = graph.ok("GET", f"{ALICE}/mailFolders/recoverableitemspurges/messages")["value"]
-    assert [m["id"] for m in purges] == [phish["id"]]
+    assert_graph_error(graph.get(f"{ALICE}/messages/{phish['id']}"), 404, "ErrorItemNotFound")
     assert phish["id"] not in {m["id"] for m in graph.messages("alice@contoso.com", "?$top=100")}
+    deletions = graph.ok("GET", f"{ALICE}/mailFolders/recoverableitemsdeletions/messages")
+    assert phish["id"] not in {m["id"] for m in deletions["value"]}
+    hidden = graph.get(f"{ALICE}/mailFolders/recoverableitemspurges")
+    assert_graph_error(hidden, 404, "ErrorItemNotFound")
 
 
 def test_mark_as_junk_is_beta_only(graph: GraphClient, fresh_sandbox: Sandbox) -> None:
