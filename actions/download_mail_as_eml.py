@@ -55,6 +55,7 @@ def _too_large(size: int, limit: int) -> InputError:
 
 
 def main() -> int:
+    """Runs the action under the contract: stdin JSON in, one envelope out, sysexits code."""
     return run_action(ACTION_ID, run)
 
 

@@ -54,6 +54,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
 
 
 def main() -> int:
+    """Runs the action under the contract: stdin JSON in, one envelope out, sysexits code."""
     return run_action(ACTION_ID, run)
 
 

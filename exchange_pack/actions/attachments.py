@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..backend import MailboxBackend
 from ..errors import AttachmentNotFoundError, InputError
 from ..models import AttachmentInfo, MessageRef, SavedAttachment
+from . import Warn
 from .files import INLINE_CONTENT_LIMIT, FileTooLargeError, OutputFolder
-
-Warn = Callable[[str], None]
 
 
 def select_attachments(

@@ -8,17 +8,17 @@ of reason is that error raised (so a missing permission still exits 77).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..backend import Backend, MailboxBackend, is_internet_message_id
 from ..errors import ExchangePackError, MessageNotFoundError
 from ..models import DeleteOutcome, DeleteType, MessageSummary, SearchCriteria
+from . import Progress
 from .targets import Target
 
 MAX_PARALLEL_DELETES = 4  # stays well under Exchange's concurrent-request limit per app
 MAX_SAME_ID_COPIES = 50  # copies of one message (same internet_message_id) in a folder
-Progress = Callable[[int, int, str], None]
 
 
 def delete_one(

@@ -9,7 +9,7 @@ continuation page through ``MailboxBackend.search``. ``limit`` bounds each mailb
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +22,13 @@ from ..errors import (
     ThrottledError,
 )
 from ..models import MailboxStatus, MailboxStatusValue, MessageSummary, SearchCriteria
+from . import Progress
 from .cursor import Position, SearchCursor, decode_cursor, fingerprint
 from .outputs import MailboxOutcome, SearchResult
 from .targets import normalize_internet_message_id
 
 MAILBOXES_PER_STEP = 100  # mailboxes per search_many call: one progress step
 CRITERIA_KEYS = tuple(SearchCriteria.model_fields)
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass

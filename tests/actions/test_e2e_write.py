@@ -240,3 +240,47 @@ def test_reply_to_the_reporter(fresh_pack: PackRunner, backend: str) -> None:
         mailbox="carol@contoso.com",
         internet_message_id=reply["internet_message_id"],
     )
+
+
+def test_junk_and_block_the_sender(fresh_pack: PackRunner, backend: str) -> None:
+    target = {"mailbox": "carol@contoso.com", "internet_message_id": campaign_id("carol")}
+    blocked = fresh_pack.run("junk_mail", {**target, "block_sender": True}, backend).data
+    assert blocked["sender_blocked"] is True and blocked["moved_to"] == "junkemail"
+    again = fresh_pack.run(
+        "junk_mail",
+        {
+            "mailbox": "carol@contoso.com",
+            "message_id": blocked["message"]["id"],
+            "block_sender": True,
+        },
+        backend,
+    ).data
+    assert again["sender_blocked"] is True  # already blocked: nothing added twice
+    unblocked = fresh_pack.run(
+        "junk_mail",
+        {
+            "mailbox": "carol@contoso.com",
+            "message_id": blocked["message"]["id"],
+            "is_junk": False,
+            "block_sender": True,
+        },
+        backend,
+    ).data
+    assert unblocked["sender_blocked"] is False and unblocked["moved_to"] == "inbox"
+
+
+def test_delete_across_mailboxes_reports_a_missing_mailbox(
+    fresh_pack: PackRunner, backend: str
+) -> None:
+    out = fresh_pack.run(
+        "delete_email",
+        {
+            "mailboxes": ["alice@contoso.com", "nobody@contoso.com"],
+            "internet_message_id": campaign_id("alice"),
+        },
+        backend,
+    )
+    statuses = {r["mailbox"]: r["status"] for r in out.data["results"]}
+    assert statuses == {"alice@contoso.com": "deleted", "nobody@contoso.com": "failed"}
+    assert out.envelope["summary"]["failed"] == 1
+    assert any("nobody@contoso.com" in w for w in out.warnings)
