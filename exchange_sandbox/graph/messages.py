@@ -41,12 +41,12 @@ def renderer(call: GraphCall, options: odata.QueryOptions) -> Callable[[Message]
     basic = not call.has_role(*permissions.MAIL_READ)
     expansions = [odata.parse_expansion(item) for item in options.expand]
     for expansion in expansions:
-        if expansion.name.lower() != "attachments":
+        if expansion.name.lower() not in _EXPANDABLE:
             raise errors.bad_request(
                 f"Parsing OData Select and Expand failed: Could not find a property named "
                 f"'{expansion.name}' on type 'microsoft.graph.message'."
             )
-        if basic:
+        if basic and expansion.name.lower() == "attachments":
             raise errors.access_denied()
 
     def render(m: Message) -> dict[str, Any]:
@@ -55,23 +55,66 @@ def renderer(call: GraphCall, options: odata.QueryOptions) -> Callable[[Message]
             for name in _BASIC_HIDDEN:
                 data.pop(name, None)
         for expansion in expansions:
-            data["attachments"] = [
-                serialize.attachment(
-                    a,
-                    expansion.select,
-                    content=call.store.attachment_content(a.id)
-                    if a.kind == "file"
-                    and (
-                        expansion.select is None
-                        or serialize.wants(expansion.select, "contentBytes")
-                    )
-                    else None,
-                )
-                for a in (call.store.attachments(m.id) if m.has_attachments else [])
-            ]
+            if expansion.name.lower() == "attachments":
+                data["attachments"] = _expanded_attachments(call, m, expansion)
+            else:
+                data["singleValueExtendedProperties"] = _extended_properties(m, expansion)
         return data
 
     return render
+
+
+_EXPANDABLE = {"attachments", "singlevalueextendedproperties"}
+# MAPI properties the sandbox can read through singleValueExtendedProperties: id -> value.
+_MAPI: dict[str, Callable[[Message], str]] = {
+    "integer 0xe08": lambda m: str(m.size),  # PidTagMessageSize
+}
+
+
+def _expanded_attachments(
+    call: GraphCall, m: Message, expansion: odata.Expansion
+) -> list[dict[str, Any]]:
+    wants_bytes = expansion.select is None or serialize.wants(expansion.select, "contentBytes")
+    return [
+        serialize.attachment(
+            a,
+            expansion.select,
+            content=call.store.attachment_content(a.id)
+            if a.kind == "file" and wants_bytes
+            else None,
+        )
+        for a in (call.store.attachments(m.id) if m.has_attachments else [])
+    ]
+
+
+def _extended_properties(m: Message, expansion: odata.Expansion) -> list[dict[str, str]]:
+    """The MAPI properties the nested ``$filter`` names (``id eq 'Integer 0x0E08'``)."""
+    found = []
+    for tag, value in _MAPI.items():
+        entry = {"id": tag.replace("integer", "Integer"), "value": value(m)}
+        normalised = {"id": _normalise_tag(entry["id"])}
+        if expansion.filter is None or odata.evaluate(
+            _normalised_filter(expansion.filter), lambda p, e=normalised: e.get(p)
+        ):
+            found.append(entry)
+    return found
+
+
+def _normalise_tag(tag: str) -> str:
+    """``Integer 0x0E08`` and ``Integer 0xe08`` name the same property."""
+    kind, _, number = tag.partition(" ")
+    try:
+        return f"{kind.lower()} {int(number, 16):#x}"
+    except ValueError:
+        return tag.lower()
+
+
+def _normalised_filter(expr: odata.Expr) -> odata.Expr:
+    if isinstance(expr, odata.Compare) and isinstance(expr.value.value, str):
+        return odata.Compare(expr.op, expr.prop, odata.Literal(_normalise_tag(expr.value.value)))
+    if isinstance(expr, odata.Or):
+        return odata.Or(_normalised_filter(expr.left), _normalised_filter(expr.right))
+    return expr
 
 
 def prefer_headers(call: GraphCall) -> dict[str, str]:

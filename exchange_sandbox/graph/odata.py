@@ -445,21 +445,27 @@ class Expansion:
 
     name: str
     select: list[str] | None
+    filter: Expr | None = None
 
 
 def parse_expansion(item: str) -> Expansion:
-    """``attachments($select=name,size)`` -> Expansion("attachments", ["name", "size"])."""
+    """``attachments($select=name,size)`` -> Expansion("attachments", ["name", "size"]);
+    nested ``$filter`` is parsed too (``singleValueExtendedProperties($filter=id eq '...')``)."""
     name, _, nested = item.partition("(")
     select: list[str] | None = None
+    condition: Expr | None = None
     if nested:
         if not nested.endswith(")"):
             raise bad_request(f"Parsing OData Select and Expand failed: '{item}'.")
         for option in nested[:-1].split(";"):
             key, _, value = option.partition("=")
-            if key.strip().lower() != "$select":
+            if key.strip().lower() == "$select":
+                select = split_top_level(value)
+            elif key.strip().lower() == "$filter":
+                condition = parse_filter(value)
+            else:
                 raise bad_request(f"Query option '{key.strip()}' is not supported in $expand.")
-            select = split_top_level(value)
-    return Expansion(name.strip(), select)
+    return Expansion(name.strip(), select, condition)
 
 
 def _integer(text: str, name: str) -> int:

@@ -447,3 +447,24 @@ def test_expand_attachments_on_messages(graph: GraphClient) -> None:
     assert pdf["contentBytes"]
     bad = graph.get(f"{ALICE}/messages", params={"$expand": "extensions"})
     assert_graph_error(bad, 400, "BadRequest")
+
+
+def test_message_size_through_extended_property(graph: GraphClient) -> None:
+    phish = graph.phish()
+    found = graph.ok(
+        "GET",
+        f"{ALICE}/messages/{phish['id']}",
+        params={
+            "$select": "subject",
+            "$expand": "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')",
+        },
+    )
+    [size] = found["singleValueExtendedProperties"]
+    mime = graph.get(f"{ALICE}/messages/{phish['id']}/$value").content
+    assert size["id"] == "Integer 0xe08" and int(size["value"]) == len(mime)
+    other = graph.ok(
+        "GET",
+        f"{ALICE}/messages/{phish['id']}",
+        params={"$expand": "singleValueExtendedProperties($filter=id eq 'String 0x1000')"},
+    )
+    assert other["singleValueExtendedProperties"] == []
