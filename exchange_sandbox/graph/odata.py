@@ -35,43 +35,57 @@ class Prop:
 
 @dataclass(frozen=True)
 class Literal:
-    value: Any  # str, bool, int, float, None or an aware datetime
+    """A literal: str, bool, int, float, None or an aware datetime."""
+
+    value: Any
 
 
 @dataclass(frozen=True)
 class Compare:
-    op: str  # eq ne gt ge lt le
+    """``prop <op> value`` with op one of eq ne gt ge lt le."""
+
+    op: str
     prop: Prop
     value: Literal
 
 
 @dataclass(frozen=True)
 class Function:
-    name: str  # startswith contains endswith
+    """``startswith``/``contains``/``endswith(prop, value)``."""
+
+    name: str
     prop: Prop
     value: Literal
 
 
 @dataclass(frozen=True)
 class In:
+    """``prop in (v1, v2, ...)``."""
+
     prop: Prop
     values: tuple[Literal, ...]
 
 
 @dataclass(frozen=True)
 class And:
+    """Both sides hold."""
+
     left: Expr
     right: Expr
 
 
 @dataclass(frozen=True)
 class Or:
+    """Either side holds."""
+
     left: Expr
     right: Expr
 
 
 @dataclass(frozen=True)
 class Not:
+    """The operand does not hold."""
+
     operand: Expr
 
 

@@ -89,6 +89,7 @@ class GraphCall:
 
     @property
     def store(self) -> Store:
+        """The tenant's store."""
         return self.tenant.store
 
     @property
@@ -97,6 +98,7 @@ class GraphCall:
         return f"{odata.base_url(self.request)}/{self.version}"
 
     def options(self) -> odata.QueryOptions:
+        """The request's OData system query options."""
         return odata.QueryOptions.parse(self.request)
 
     def context(self, fragment: str) -> str:
@@ -104,6 +106,7 @@ class GraphCall:
         return f"{self.base}/$metadata#{fragment}"
 
     def has_role(self, *roles: str) -> bool:
+        """True when the caller's token carries any of ``roles``."""
         return self.tenant.has_role(self.claims, *roles)
 
     def json_body(self) -> dict[str, Any]:
@@ -175,6 +178,8 @@ def action_parameter(data: dict[str, Any], name: str) -> Any:
 
 @dataclass
 class Route:
+    """A registered Graph route: template, handler, the roles it needs, what it targets."""
+
     method: str
     template: str  # e.g. /users/{user}/messages/{message}/$value
     handler: Handler

@@ -51,6 +51,7 @@ class UploadSession:
     received: bytearray = field(default_factory=bytearray)
 
     def next_ranges(self) -> list[str]:
+        """``nextExpectedRanges``: everything from the first byte not yet received."""
         return [f"{len(self.received)}-"]
 
 
