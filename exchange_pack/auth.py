@@ -33,7 +33,7 @@ from .clouds import CLOUDS
 from .config import ConnectionConfig
 from .errors import ConfigError, InputError
 from .models import iso_utc
-from .token_cache import PersistentTokenCache, default_cache_path
+from .token_cache import PersistentTokenCache, default_cache_path, token_fingerprint
 
 Resource = Literal["graph", "ews"]
 AuthMethod = Literal["client_secret", "certificate"]
@@ -315,33 +315,54 @@ class TokenProvider:
             hint="Check tenant_id, cloud and authority_host.",
         )
 
-    def _acquire(self, resource: Resource) -> _Token:
+    def _acquire(
+        self, resource: Resource, force_refresh: bool = False, refused: str | None = None
+    ) -> _Token:
         scope = self.scope(resource)
-        cached = self._tokens.get(resource)
-        if cached and cached.expires_at - time.time() > REFRESH_MARGIN_SECONDS:
-            return cached
-        app = self.msal_app(resource)
-        with self._lock, self.cache.transaction():
-            try:
-                result = app.acquire_token_for_client(scopes=[scope])
-            except (requests.RequestException, MsalServiceError) as exc:
-                raise error_from_transport(exc, self.config.authority) from None
-            except ValueError:
-                raise self._authority_error() from None
-        if not result or "access_token" not in result:
-            raise error_from_token_response(result or {})
-        claims = decode_jwt_claims(result["access_token"])
-        expires_at = claims.get("exp")
-        if not isinstance(expires_at, (int, float)):
-            expires_at = time.time() + float(result.get("expires_in") or 0)
-        token = _Token(result["access_token"], float(expires_at))
-        self._tokens[resource] = token
-        return token
+        with self._lock:
+            cached = self._tokens.get(resource)
+            if cached is not None:
+                held = token_fingerprint(cached.access_token)
+                replaced = refused is not None and held != refused
+                if cached.expires_at - time.time() > REFRESH_MARGIN_SECONDS and (
+                    not force_refresh or replaced
+                ):
+                    return cached
+                if force_refresh and refused is None:
+                    refused = held
+            app = self.msal_app(resource)
+            with self.cache.transaction():
+                if force_refresh:
+                    self.cache.forget_access_token(scope, refused)
+                try:
+                    result = app.acquire_token_for_client(scopes=[scope])
+                except (requests.RequestException, MsalServiceError) as exc:
+                    raise error_from_transport(exc, self.config.authority) from None
+                except ValueError:
+                    raise self._authority_error() from None
+            if not result or "access_token" not in result:
+                raise error_from_token_response(result or {})
+            claims = decode_jwt_claims(result["access_token"])
+            expires_at = claims.get("exp")
+            if not isinstance(expires_at, (int, float)):
+                expires_at = time.time() + float(result.get("expires_in") or 0)
+            token = _Token(result["access_token"], float(expires_at))
+            self._tokens[resource] = token
+            return token
 
     # -- public -----------------------------------------------------------------------------
-    def token(self, resource: Resource = "graph") -> str:
+    def token(
+        self,
+        resource: Resource = "graph",
+        force_refresh: bool = False,
+        *,
+        refused: str | None = None,
+    ) -> str:
         """An app-only access token for the resource (Microsoft identity platform v2.0)."""
-        return self._acquire(resource).access_token
+        # force_refresh follows a 401: the cached token is dropped from the msal cache and a new
+        # one requested. ``refused`` (token_fingerprint of the refused token) keeps a token that
+        # another thread or process has already renewed, so one key rotation costs one request.
+        return self._acquire(resource, force_refresh, refused).access_token
 
     def token_info(self, resource: Resource = "graph") -> TokenInfo:
         """Facts about the resource's token: auth method, expiry, roles, app and tenant ids."""

@@ -30,6 +30,11 @@ DISABLED = "none"
 CREDENTIALS_KEY = "ExchangePackCredentials"
 
 
+def token_fingerprint(access_token: str) -> str:
+    """A one-way name for an access token, so a refused token can be named without holding it."""
+    return hashlib.sha256(access_token.encode()).hexdigest()[:32]
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/exchange-pack/tokens`` (``~/.cache/...`` when unset)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -123,6 +128,15 @@ class PersistentTokenCache:
             return
         if self._credentials.get(self.client_id) != self.credential_key:
             self._forget_app_tokens()
+
+    def forget_access_token(self, scope: str, fingerprint: str | None = None) -> None:
+        """Drops this app's cached access token for ``scope`` (only the one with ``fingerprint``
+        when given: another process may already have replaced a refused token)."""
+        kind = msal.TokenCache.CredentialType.ACCESS_TOKEN
+        query = {"client_id": self.client_id}
+        for entry in list(self.cache.search(kind, target=[scope], query=query)):
+            if fingerprint is None or token_fingerprint(entry.get("secret", "")) == fingerprint:
+                self.cache.remove_at(entry)
 
     def _forget_app_tokens(self) -> None:
         """Drops this app's tokens that another credential (or an unknown one) obtained."""

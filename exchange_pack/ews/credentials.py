@@ -55,8 +55,13 @@ class MsalCredentials(OAuth2Credentials):
         with self.lock:
             self.access_token = self._acquire()
 
-    def _acquire(self) -> dict[str, Any]:
-        access_token = self._session.tokens.token("ews")
+    def renew(self, refused: str | None) -> None:
+        """Replaces a token EWS refused (401) with a new one from msal, bypassing its cache."""
+        with self.lock:
+            self.access_token = self._acquire(force_refresh=True, refused=refused)
+
+    def _acquire(self, force_refresh: bool = False, refused: str | None = None) -> dict[str, Any]:
+        access_token = self._session.tokens.token("ews", force_refresh, refused=refused)
         expires = decode_jwt_claims(access_token).get("exp")
         now = time.time()
         expires_at = float(expires) if isinstance(expires, (int, float)) else now + 3000

@@ -31,6 +31,7 @@ from exchangelib.util import _get_retry_after
 from exchangelib.version import Build, Version
 
 from .. import __version__
+from ..auth import token_fingerprint
 from ..errors import (
     AccessDeniedError,
     AmbiguousOutcomeError,
@@ -93,7 +94,7 @@ class PackRetryPolicy(FailFast):
                 backend_code="HTTP 403",
             )
         if response.status_code == 401 and self.exchange_online:
-            raise _unauthorized(response.headers.get("x-ms-diagnostics", ""))
+            raise _unauthorized(response)
         if response.status_code in (429, 503):
             raise ews.ErrorServerBusy(
                 f"HTTP {response.status_code} from the EWS endpoint",
@@ -215,9 +216,17 @@ class EwsTransport:
         stats = self.session.stats
         waited = 0.0
         attempt = 0
+        renewed = False
         while True:
             try:
                 return operation()
+            except TokenRefusedError as refusal:
+                # A 401 applied nothing, so even a send is repeated once with a new token.
+                if renewed:
+                    raise
+                renewed = True
+                self._renew_token(refusal.refused)
+                continue
             except (
                 ews.ErrorServerBusy,
                 ews.ErrorTimeoutExpired,
@@ -243,13 +252,29 @@ class EwsTransport:
             attempt += 1
             stats.note_retry()
 
+    def _renew_token(self, refused: str | None) -> None:
+        """Replaces the token EWS refused and drops the idle connections that still carry it."""
+        credentials = self.ews_config.credentials
+        if isinstance(credentials, MsalCredentials):
+            credentials.renew(refused)
+        self.protocol.close()
+
     def close(self) -> None:
         """Closes the pooled connections."""
         self.protocol.close()
 
 
-def _unauthorized(diagnostics: str) -> ExchangePackError:
+class TokenRefusedError(AuthenticationError):
+    """EWS answered 401 to the app's token (expired early, new signing key, revoked)."""
+
+    def __init__(self, message: str, *, refused: str | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.refused = refused  # token_fingerprint of the refused token, never the token
+
+
+def _unauthorized(response: requests.Response) -> ExchangePackError:
     """Exchange Online's 401: ``x-ms-diagnostics`` 2000008 means a token without EWS roles."""
+    diagnostics = response.headers.get("x-ms-diagnostics", "")
     reason = _DIAGNOSTIC_REASON.search(diagnostics)
     text = reason.group(1) if reason else "the token was refused"
     code = diagnostics.split(";", 1)[0].strip() or "HTTP 401"
@@ -257,8 +282,11 @@ def _unauthorized(diagnostics: str) -> ExchangePackError:
         return AccessDeniedError(
             f"EWS refused the app's token: {text}", hint=PERMISSION_HINT, backend_code=code
         )
-    return AuthenticationError(
+    authorization = response.request.headers.get("Authorization", "") if response.request else ""
+    sent = authorization.removeprefix("Bearer ").strip()
+    return TokenRefusedError(
         f"EWS refused the app's token: {text}",
+        refused=token_fingerprint(sent) if sent else None,
         hint="Check tenant_id, client_id and cloud: the token must be for the EWS resource of "
         "the tenant that hosts the mailboxes.",
         backend_code=code,

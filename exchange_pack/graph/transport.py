@@ -24,6 +24,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from ..auth import token_fingerprint
 from ..errors import (
     AmbiguousOutcomeError,
     ExchangePackError,
@@ -212,8 +213,9 @@ class GraphClient:
         budget = RetryBudget(self.config.max_retries, self.config.max_retry_wait_seconds)
         refreshed = False
         while True:
+            token = self.session.tokens.token("graph") if authorize else None
             try:
-                response = self._send(method, url, json, data, headers, stream, authorize)
+                response = self._send(method, url, json, data, headers, stream, token)
             except requests.RequestException as exc:
                 self._after_connection_error(exc, method, url, repeatable, budget)
                 continue
@@ -221,8 +223,13 @@ class GraphClient:
             if status < 400:
                 return response
             body = self._error_body(response)
-            if status == 401 and authorize and not refreshed:
-                refreshed = True  # a token refused once (revoked, new signing key): ask again
+            if status == 401 and token is not None and not refreshed:
+                # A token refused before its expiry (new signing key, clock skew, revocation):
+                # a 401 applied nothing, so the request is sent once more with a new token.
+                refreshed = True
+                self.session.tokens.token(
+                    "graph", force_refresh=True, refused=token_fingerprint(token)
+                )
                 continue
             error = graph_error(
                 status,
@@ -253,12 +260,12 @@ class GraphClient:
         data: Body,
         headers: Mapping[str, str] | None,
         stream: bool,
-        authorize: bool,
+        token: str | None,
     ) -> requests.Response:
         sent_headers = {"Prefer": PREFER_IMMUTABLE_IDS, "Accept": "application/json"}
         sent_headers.update(headers or {})
-        if authorize:
-            sent_headers["Authorization"] = f"Bearer {self.session.tokens.token('graph')}"
+        if token is not None:
+            sent_headers["Authorization"] = f"Bearer {token}"
         body = data() if callable(data) else data
         self.session.stats.note_request()
         return self.session.http.request(
