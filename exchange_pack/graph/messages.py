@@ -7,7 +7,7 @@ from typing import Any
 from ..backend import ByteStream, is_internet_message_id
 from ..errors import MessageNotFoundError
 from .odata import literal
-from .shape import SUMMARY_FIELDS
+from .shape import SUMMARY_FIELDS, select
 from .transport import GraphClient, graph_path, with_query
 
 
@@ -27,7 +27,7 @@ def get_message(
     """``GET /users/{id}/messages/{id}``, or one ``$filter=internetMessageId eq`` lookup."""
     if is_internet_message_id(ref):
         return find_by_internet_message_id(client, mailbox, ref, fields)
-    return client.get_json(with_query(message_path(mailbox, ref), {"$select": fields}))
+    return client.get_json(with_query(message_path(mailbox, ref), select(fields)))
 
 
 def find_by_internet_message_id(
@@ -36,7 +36,7 @@ def find_by_internet_message_id(
     """``GET /users/{id}/messages?$filter=internetMessageId eq '...'`` across all folders."""
     query = {
         "$filter": f"internetMessageId eq {literal(internet_message_id)}",
-        "$select": fields,
+        **select(fields),
         "$top": 1,
     }
     found = client.get_json(with_query(graph_path("/users/{}/messages", mailbox), query))

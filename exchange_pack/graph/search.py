@@ -14,7 +14,7 @@ from typing import Any
 from ..models import MessageSummary, SearchCriteria
 from .folders import well_known
 from .odata import all_of, literal
-from .shape import SUMMARY_FIELDS, message_summary, parse_time
+from .shape import SUMMARY_FIELDS, message_summary, parse_time, select
 from .transport import graph_path, with_query
 
 MAX_PAGE_SIZE = 100  # messages per Graph page when a local check may discard some
@@ -139,9 +139,8 @@ def message_query(
     criteria: SearchCriteria, mailbox: str, folder: str | None, limit: int
 ) -> tuple[str, Check | None]:
     """The first-page request path and the local check still to apply (None: none needed)."""
-    params: dict[str, Any] = {"$select": SUMMARY_FIELDS}
-    if criteria.attachment_name:
-        params["$expand"] = "attachments($select=name)"
+    names = ["attachments($select=name)"] if criteria.attachment_name else []
+    params: dict[str, Any] = select(SUMMARY_FIELDS, *names)
     if needs_search(criteria):
         params["$search"] = kql(criteria)
         params["$top"] = MAX_PAGE_SIZE

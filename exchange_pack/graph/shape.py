@@ -24,6 +24,9 @@ SUMMARY_FIELDS = (
     "id,internetMessageId,subject,from,sender,toRecipients,ccRecipients,receivedDateTime,"
     "sentDateTime,hasAttachments,isRead,importance,bodyPreview,parentFolderId"
 )
+# Graph v1.0 messages have no size property: PidTagMessageSize is read as an extended property.
+SIZE_PROPERTY = "Integer 0x0E08"
+SUMMARY_EXPAND = f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')"
 ATTACHMENT_FIELDS = "id,name,contentType,size,isInline"
 CONTACT_FIELDS = (
     "id,displayName,givenName,surname,emailAddresses,businessPhones,homePhones,mobilePhone,"
@@ -38,6 +41,26 @@ _MAILBOX_TYPES = {
     "room": "room",
     "equipment": "equipment",
 }
+
+
+def select(fields: str, *expand: str) -> dict[str, str]:
+    """``$select`` (and ``$expand``) query options; summaries also expand the size property."""
+    expansions = [*expand, SUMMARY_EXPAND] if fields == SUMMARY_FIELDS else list(expand)
+    return {"$select": fields, **({"$expand": ",".join(expansions)} if expansions else {})}
+
+
+def _property_key(property_id: str) -> tuple[str, int]:
+    """``Integer 0x0E08`` and Graph's echo ``Integer 0xe08`` name the same MAPI property."""
+    kind, _, tag = property_id.partition(" ")
+    return kind.lower(), int(tag, 16)
+
+
+def message_size(data: dict[str, Any]) -> int | None:
+    """PidTagMessageSize from ``singleValueExtendedProperties``, when it was expanded."""
+    for prop in data.get("singleValueExtendedProperties") or []:
+        if _property_key(str(prop.get("id", ""))) == _property_key(SIZE_PROPERTY):
+            return int(prop["value"])
+    return None
 
 
 def parse_time(value: str | None) -> dt.datetime | None:
@@ -95,6 +118,7 @@ def message_summary(data: dict[str, Any], mailbox: str, folder: str | None) -> M
         has_attachments=bool(data.get("hasAttachments")),
         is_read=bool(data.get("isRead")),
         importance=(data.get("importance") or "normal").lower(),
+        size=message_size(data),
         preview=data.get("bodyPreview") or "",
     )
 
