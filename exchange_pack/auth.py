@@ -270,12 +270,20 @@ class TokenProvider:
 
     # -- msal -------------------------------------------------------------------------------
     def msal_app(self, resource: Resource = "graph") -> msal.ConfidentialClientApplication:
-        """The msal ``ConfidentialClientApplication`` (fetches the authority's OpenID config)."""
+        """The msal ``ConfidentialClientApplication`` (GETs the authority's OpenID config)."""
         self.scope(resource)
         with self._lock:
             if self._app is None:
-                self._app = self._build_app()
+                with self.cache.transaction():
+                    return self._loaded_app()
             return self._app
+
+    def _loaded_app(self) -> msal.ConfidentialClientApplication:
+        """The msal app; call inside a cache transaction."""
+        # The file is loaded by then: msal's discovery GET is answered from it when current.
+        if self._app is None:
+            self._app = self._build_app()
+        return self._app
 
     def _build_app(self) -> msal.ConfidentialClientApplication:
         self._require_app_registration()
@@ -288,6 +296,7 @@ class TokenProvider:
                 authority=authority,
                 http_client=MsalHttpClient(self.http, self.config.timeout_seconds, self.stats),
                 token_cache=self.cache.cache,
+                http_cache=self.cache.http_cache,
                 instance_discovery=None if microsoft else False,
                 app_name="exchange-pack",
                 app_version=__version__,
@@ -330,8 +339,8 @@ class TokenProvider:
                     return cached
                 if force_refresh and refused is None:
                     refused = held
-            app = self.msal_app(resource)
             with self.cache.transaction():
+                app = self._loaded_app()
                 if force_refresh:
                     self.cache.forget_access_token(scope, refused)
                 try:

@@ -6,7 +6,9 @@ several processes start at once, the first fetches the token and the others find
 
 msal keys cached tokens by app, not by credential, so the file also records (as a one-way hash)
 which credential obtained each app's tokens: a wrong or rotated secret never gets a token that
-another credential fetched, the token endpoint checks it instead.
+another credential fetched, the token endpoint checks it instead. It also keeps msal's answers
+from the authority's discovery documents, so a process whose token is cached makes no request to
+the identity platform at all.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ from pathlib import Path
 
 import msal
 
+from .discovery_cache import DiscoveryCache
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; the atomic replace still keeps the file whole.
     fcntl = None  # type: ignore[assignment]
 
 DISABLED = "none"
-# Top-level key of the file beside msal's own: {client_id: credential hash}.
+# Top-level keys of the file beside msal's own: {client_id: credential hash}, and msal's cached
+# answers from the sign-in authority's discovery documents (see discovery_cache).
 CREDENTIALS_KEY = "ExchangePackCredentials"
+DISCOVERY_KEY = "ExchangePackDiscovery"
 
 
 def token_fingerprint(access_token: str) -> str:
@@ -61,6 +67,7 @@ class PersistentTokenCache:
     ) -> None:
         self.path = path
         self.cache = msal.SerializableTokenCache()
+        self.http_cache = DiscoveryCache()
         self.client_id = client_id
         self.credential_key = credential_key
         self._credentials: dict[str, str] = {}
@@ -100,7 +107,7 @@ class PersistentTokenCache:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
             self._load()
             yield self.cache
-            if self.cache.has_state_changed:
+            if self.cache.has_state_changed or self.http_cache.has_state_changed:
                 self._save()
         finally:
             os.close(lock_fd)  # closing the descriptor releases the lock
@@ -120,6 +127,7 @@ class PersistentTokenCache:
                 raise ValueError("not a JSON object")
             credentials = document.pop(CREDENTIALS_KEY, {})
             self._credentials = credentials if isinstance(credentials, dict) else {}
+            self.http_cache.merge_json(document.pop(DISCOVERY_KEY, None))
             self.cache.deserialize(json.dumps(document))
         except ValueError:
             self._warn(f"Token cache {self.path} is corrupt; it will be rewritten.")
@@ -154,12 +162,13 @@ class PersistentTokenCache:
             document = json.loads(self.cache.serialize())
             self._credentials[self.client_id] = self.credential_key
             document[CREDENTIALS_KEY] = self._credentials
+            document[DISCOVERY_KEY] = self.http_cache.to_json()
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(document))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, self.path)
-            self.cache.has_state_changed = False
+            self.cache.has_state_changed = self.http_cache.has_state_changed = False
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from action_process import run_action
 from contract_action import ACTION_ID, build_contract_pack
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,10 +32,11 @@ from exchange_pack.errors import (
 )
 from exchange_pack.inputs import validate_config
 from exchange_pack.session import SessionStats, build_http
-from exchange_pack.token_cache import CREDENTIALS_KEY
+from exchange_pack.token_cache import CREDENTIALS_KEY, DISCOVERY_KEY
 
 pytestmark = pytest.mark.sandbox
 TOKEN_PATH = "/oauth2/v2.0/token"
+DISCOVERY_PATH = "/v2.0/.well-known/openid-configuration"
 
 
 def provider(config: dict[str, Any]) -> TokenProvider:
@@ -328,6 +330,48 @@ def test_corrupt_cache_is_replaced(fresh_sandbox: Any, cache_path: Path) -> None
     assert "AccessToken" in json.loads(cache_path.read_text())
 
 
+def identity_requests(sandbox: Any) -> list[str]:
+    """The paths of requests to the tenant's identity platform (discovery, token endpoint)."""
+    return [r["path"] for r in sandbox.requests() if r["path"].startswith(f"/{sandbox.tenant_id}/")]
+
+
+def test_discovery_answer_kept_in_the_cache_file(fresh_sandbox: Any, cache_path: Path) -> None:
+    config = fresh_sandbox.pack_config(token_cache_path=str(cache_path))
+    provider(config).token("graph")
+    saved = json.loads(cache_path.read_text())[DISCOVERY_KEY]
+    [(key, answer)] = saved["answers"].items()
+    assert key.startswith("GET ") and DISCOVERY_PATH in key
+    assert json.loads(answer["text"])["token_endpoint"].endswith(TOKEN_PATH)
+    fresh_sandbox.clear_requests()
+    second = provider(config)
+    second.token("graph")
+    second.token("ews")  # a token request, but no second discovery
+    assert identity_requests(fresh_sandbox) == [f"/{fresh_sandbox.tenant_id}{TOKEN_PATH}"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda saved: saved.update(answers="not an object"),
+        lambda saved: [a.update(status_code="200") for a in saved["answers"].values()],
+        lambda saved: [t.__setitem__(0, 1) for t in saved["expiry"].values()],  # expired
+    ],
+    ids=["not-an-object", "wrong-type", "expired"],
+)
+def test_unusable_discovery_answer_is_fetched_again(
+    fresh_sandbox: Any, cache_path: Path, damage: Any
+) -> None:
+    config = fresh_sandbox.pack_config(token_cache_path=str(cache_path))
+    provider(config).token("graph")
+    document = json.loads(cache_path.read_text())
+    damage(document[DISCOVERY_KEY])
+    cache_path.write_text(json.dumps(document))
+    fresh_sandbox.clear_requests()
+    provider(config).token("graph")
+    assert identity_requests(fresh_sandbox) == [f"/{fresh_sandbox.tenant_id}{DISCOVERY_PATH}"]
+    assert len(json.loads(cache_path.read_text())[DISCOVERY_KEY]["answers"]) == 1
+
+
 def test_cache_disabled_writes_nothing(fresh_sandbox: Any, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     provider(fresh_sandbox.pack_config(token_cache_path="none")).token("graph")
@@ -390,9 +434,30 @@ def test_second_process_makes_no_token_request(
 
     code, second, stderr = _finish(_start_probe(contract_pack, config))
     assert (code, stderr) == (0, ""), second
-    assert token_requests(fresh_sandbox) == []
-    assert second["meta"]["requests"] < first["meta"]["requests"]
+    assert fresh_sandbox.requests() == []  # neither the token endpoint nor discovery
+    assert second["meta"]["requests"] == 0
     assert second["data"]["token"]["expires_at"] == first["data"]["token"]["expires_at"]
+
+
+@pytest.mark.parametrize("backend", ["graph", "ews"])
+def test_second_action_process_makes_no_identity_request(
+    fresh_sandbox: Any, cache_path: Path, backend: str
+) -> None:
+    config = fresh_sandbox.pack_config(backend=backend, token_cache_path=str(cache_path))
+    params = {"mailbox": "alice@contoso.com"}
+    first = run_action("get_out_of_office", config, params)
+    tenant = fresh_sandbox.tenant_id
+    assert identity_requests(fresh_sandbox) == [
+        f"/{tenant}{DISCOVERY_PATH}",
+        f"/{tenant}{TOKEN_PATH}",
+    ]
+    assert first["meta"]["requests"] == len(fresh_sandbox.requests())
+    fresh_sandbox.clear_requests()
+
+    second = run_action("get_out_of_office", config, params)
+    assert identity_requests(fresh_sandbox) == []
+    assert second["meta"]["requests"] == len(fresh_sandbox.requests()) >= 1
+    assert second["data"] == first["data"]
 
 
 def test_concurrent_processes_share_one_token_request(

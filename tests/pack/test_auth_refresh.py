@@ -3,25 +3,21 @@ action processes, a token the tenant's clock says has expired, and a token refus
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from action_process import run_action
 
 from exchange_pack.auth import TokenProvider, token_fingerprint
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.errors import AuthenticationError
 from exchange_pack.session import Session, SessionStats, build_http
-from exchange_sandbox.process import CA_ENV_VARS, Sandbox, start_sandbox
+from exchange_sandbox.process import Sandbox, start_sandbox
 
 pytestmark = pytest.mark.sandbox
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN_PATH = "/oauth2/v2.0/token"
 ALICE = "alice@contoso.com"
 EWS_PATH = "/EWS/Exchange.asmx"
@@ -35,24 +31,6 @@ def token_requests(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 def refused(sandbox: Sandbox) -> list[dict[str, Any]]:
     return [r for r in sandbox.requests() if r["status"] == 401]
-
-
-def run_action(action: str, config: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """``python actions/<action>.py`` with the stdin contract; returns the envelope."""
-    env = {k: v for k, v in os.environ.items() if k not in CA_ENV_VARS}
-    env.pop("EXCHANGE_CONFIG", None)
-    process = subprocess.run(
-        [sys.executable, str(ROOT / "actions" / f"{action}.py")],
-        input=json.dumps({"config": config, "parameters": params}),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
-    envelope = json.loads(process.stdout)
-    assert (process.returncode, process.stderr) == (0, ""), envelope
-    return envelope
 
 
 def free_port() -> int:
