@@ -8,6 +8,7 @@ its connection pool) per credentials value, and a pool must count requests for o
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,9 @@ from ..auth import decode_jwt_claims
 if TYPE_CHECKING:
     from ..session import Session
 
+# exchangelib caches one Protocol per (endpoint, credentials): each pack session's credentials are
+# unique for the life of the process (an id() could be reused by a later session after GC).
+_SESSION_KEYS = itertools.count(1)
 # Hand exchangelib tokens that expire a little before the real expiry: its OAuth session then
 # raises TokenExpiredError and asks ``refresh`` instead of sending a token the server rejects.
 EXPIRY_MARGIN_SECONDS = 60
@@ -29,7 +33,7 @@ class MsalCredentials(OAuth2Credentials):
     def __init__(self, session: Session) -> None:
         config = session.config
         super().__init__(client_id=config.client_id, client_secret=None, tenant_id=config.tenant_id)
-        self.session_key = id(session)
+        self.session_key = next(_SESSION_KEYS)
         self._session = session
 
     @property
@@ -94,7 +98,7 @@ class ServiceAccountCredentials(Credentials):
         config = session.config
         password = config.password.get_secret_value() if config.password else ""
         super().__init__(username=config.username or "", password=password)
-        self.session_key = id(session)
+        self.session_key = next(_SESSION_KEYS)
 
     def __hash__(self) -> int:
         return hash((type(self), self.username, self.session_key))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -260,8 +261,16 @@ class EwsTransport:
         self.protocol.close()
 
     def close(self) -> None:
-        """Closes the pooled connections."""
+        """Closes the pooled connections and drops the Protocol from exchangelib's cache."""
+        # exchangelib keeps every Protocol (and its pool) in a process-wide cache; an in-process
+        # SOAR adapter running many actions would otherwise keep one per closed session.
+        with contextlib.suppress(KeyError):
+            cached, _ = Protocol[self.ews_config]
+            if cached is self.protocol:
+                del Protocol[self.ews_config]
         self.protocol.close()
+        with self._lock:
+            self._accounts.clear()
 
 
 class TokenRefusedError(AuthenticationError):
