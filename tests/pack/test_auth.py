@@ -86,7 +86,7 @@ def test_client_secret_token_and_info(fresh_sandbox: Any, cache_path: Path) -> N
     assert tokens.stats.requests >= 3  # discovery + two token requests
 
 
-def test_token_reused_within_a_process(fresh_sandbox: Any, cache_path: Path) -> None:
+def test_token_reused_within_a_process(fresh_sandbox: Any) -> None:
     tokens = provider(fresh_sandbox.pack_config(token_cache_path="none"))
     first = tokens.token("graph")
     assert tokens.token("graph") == first
