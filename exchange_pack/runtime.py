@@ -265,12 +265,12 @@ def run_action(
 
         meta = base_meta(backend, (time.monotonic() - started) * 1000, stats.as_meta())
         if error is None and result is not None:
-            envelope = success_envelope(action_id, result, stats.warnings, meta)
+            envelope = success_envelope(action_id, result, stats.all_warnings(), meta)
             problems = _schema_errors(schema_validator("envelope"), envelope)
             if problems:
                 error = InternalError(f"The envelope does not match its schema: {problems[0]}")
         if error is not None:
-            envelope = failure_envelope(action_id, error, stats.warnings, meta)
+            envelope = failure_envelope(action_id, error, stats.all_warnings(), meta)
             log.info("%s failed: %s (exit %s)", action_id, error.code, error.exit_code)
 
     return _emit(envelope, error, scrubber, stdout, stderr)

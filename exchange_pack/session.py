@@ -54,6 +54,18 @@ class SessionStats:
             if text not in self.warnings:
                 self.warnings.append(text)
 
+    def all_warnings(self) -> list[str]:
+        """The warnings, plus one that says how much Microsoft throttled this action."""
+        with self._lock:
+            if not self.throttled:
+                return list(self.warnings)
+            return [
+                *self.warnings,
+                f"Microsoft throttled {self.throttled} request(s); the pack waited "
+                f"{self.throttle_wait_seconds:.1f} s in total as asked (Retry-After / "
+                "BackOffMilliseconds).",
+            ]
+
     def as_meta(self) -> dict[str, Any]:
         """The counters as the envelope's ``meta`` fields."""
         with self._lock:

@@ -19,10 +19,13 @@ def select_attachments(
 ) -> list[AttachmentInfo]:
     """All attachments when neither ids nor names are given, else those matching either.
 
+    Files come first, then attached messages, each in message order: the one order both
+    backends can give (exchangelib lists item attachments before file attachments).
     Names match case-insensitively. Nothing matched raises AttachmentNotFoundError; a
     requested id or name that matched nothing while others did becomes a warning."""
+    attachments = sorted(attachments, key=lambda a: a.kind == "item")
     if not ids and not names:
-        return list(attachments)
+        return attachments
     wanted_ids = set(ids or [])
     wanted_names = {n.casefold() for n in names or []}
     chosen = [a for a in attachments if a.id in wanted_ids or a.name.casefold() in wanted_names]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -17,8 +18,21 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
 NSMAP = {"m": MESSAGES_NS, "t": TYPES_NS}
-M = ElementMaker(namespace=MESSAGES_NS, nsmap=NSMAP)
-T = ElementMaker(namespace=TYPES_NS, nsmap=NSMAP)
+# Characters XML 1.0 cannot carry (a NUL in an attachment name, say); Exchange drops them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _append_text(element: etree._Element, text: str) -> None:
+    """ElementMaker's text handling, minus the characters an XML document cannot hold."""
+    text = _NOT_XML.sub("", text)
+    if len(element):
+        element[-1].tail = (element[-1].tail or "") + text
+    else:
+        element.text = (element.text or "") + text
+
+
+M = ElementMaker(namespace=MESSAGES_NS, nsmap=NSMAP, typemap={str: _append_text})
+T = ElementMaker(namespace=TYPES_NS, nsmap=NSMAP, typemap={str: _append_text})
 
 # ExchangeVersionType, oldest first (types.xsd of Exchange Online).
 EXCHANGE_VERSIONS = (
