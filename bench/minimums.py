@@ -1,0 +1,204 @@
+"""The cases of the requests-per-action benchmark and the fewest requests each one needs.
+
+A minimum counts HTTP round trips to the tenant with the token already cached (so no identity
+request at all), for the output the action's schema promises (a message reference carries
+``id``, ``internet_message_id`` and ``subject``), keeping downloads streamed (one request per
+attachment body rather than inline base64). A Graph ``$batch`` counts as one round trip only where
+the pack's design batches (fan-out, directory types, the junk rule lookups). Addressing a message by
+``internet_message_id`` may cost one lookup more (the issue's target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CAMPAIGN_SENDER = "billing@contoso-payments.com"
+CAMPAIGN_ATTACHMENTS = 4  # INV-20931.pdf, INV-20931.zip, remittance.html, forwarded-notice.eml
+
+
+def campaign_internet_message_id(user: str) -> str:
+    """The Message-ID of ``user``'s copy of the demo seed's phishing message."""
+    return f"<inv-20931-{user}@contoso-payments.com>"
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """The fewest round trips on one backend and why."""
+
+    requests: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One action run: its parameters, the message it targets (if any), the minima."""
+
+    name: str
+    action: str
+    params: dict[str, Any]
+    graph: Minimum
+    ews: Minimum
+    target_user: str | None = None  # whose campaign copy the action addresses
+    writes: bool = False  # changes the tenant: reset to the seed before it runs
+
+    def minimum(self, backend: str) -> Minimum:
+        return self.graph if backend == "graph" else self.ews
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "test_connection",
+        "test_connection",
+        {},
+        Minimum(1, "token from cache (roles read from it); one probe of the default mailbox"),
+        Minimum(1, "token from cache; one GetFolder(inbox) probe with impersonation"),
+    ),
+    Case(
+        "get_searchable_mailboxes",
+        "get_searchable_mailboxes",
+        {},
+        Minimum(2, "GET /users (1 page) + 1 $batch of mailboxSettings (type) per 20 users"),
+        Minimum(1, "GetSearchableMailboxes"),
+    ),
+    Case(
+        "get_out_of_office",
+        "get_out_of_office",
+        {"mailbox": "dave@contoso.com"},
+        Minimum(1, "GET mailboxSettings/automaticRepliesSetting"),
+        Minimum(1, "GetUserOofSettings"),
+    ),
+    Case(
+        "get_contacts",
+        "get_contacts",
+        {"mailbox": "alice@contoso.com"},
+        Minimum(1, "GET contacts (one page)"),
+        Minimum(1, "FindItem in Contacts (one page)"),
+    ),
+    Case(
+        "search_emails_extended (1 mailbox)",
+        "search_emails_extended",
+        {"mailbox": "alice@contoso.com", "sender": CAMPAIGN_SENDER},
+        Minimum(2, "GET messages $filter over all folders + GET mailFolders (folder names)"),
+        Minimum(
+            3,
+            "FindFolder (mail folders) + FindItem over them + GetItem (recipients and "
+            "preview, which FindItem cannot return)",
+        ),
+    ),
+    Case(
+        "download_mail_as_eml",
+        "download_mail_as_eml",
+        {"mailbox": "alice@contoso.com"},
+        Minimum(1, "GET messages/{id}/$value; subject and Message-ID are in the MIME headers"),
+        Minimum(1, "GetItem with IncludeMimeContent + Subject + InternetMessageId"),
+        target_user="alice",
+    ),
+    Case(
+        "get_attachments (4 files)",
+        "get_attachments",
+        {"mailbox": "alice@contoso.com"},
+        Minimum(
+            1 + CAMPAIGN_ATTACHMENTS,
+            "GET message $select ref fields $expand=attachments (metadata) + 1 streamed "
+            "$value per attachment",
+        ),
+        Minimum(
+            1 + CAMPAIGN_ATTACHMENTS,
+            "GetItem (ref fields + attachment list) + 1 streamed GetAttachment per attachment",
+        ),
+        target_user="alice",
+    ),
+    Case(
+        "delete_attachments (by name)",
+        "delete_attachments",
+        {"mailbox": "bob@contoso.com", "attachment_names": ["remittance.html"]},
+        Minimum(2, "GET message $expand=attachments (names) + DELETE attachments/{id}"),
+        Minimum(2, "GetItem (ref fields + attachment list) + DeleteAttachment"),
+        target_user="bob",
+        writes=True,
+    ),
+    Case(
+        "copy_email (same mailbox)",
+        "copy_email",
+        {"mailbox": "alice@contoso.com", "destination_folder": "archive"},
+        Minimum(1, "POST messages/{id}/copy (returns the copy with subject and Message-ID)"),
+        Minimum(2, "GetItem (ref fields; CopyItem returns only the new ItemId) + CopyItem"),
+        target_user="alice",
+        writes=True,
+    ),
+    Case(
+        "copy_email (other mailbox)",
+        "copy_email",
+        {
+            "mailbox": "alice@contoso.com",
+            "destination_folder": "inbox",
+            "destination_mailbox": "soc@contoso.com",
+        },
+        Minimum(2, "GET $value (MIME, ref fields from its headers) + POST MIME import"),
+        Minimum(2, "GetItem (ref fields) + CopyItem to the other mailbox's folder"),
+        target_user="alice",
+        writes=True,
+    ),
+    Case(
+        "junk_mail (move + block sender)",
+        "junk_mail",
+        {"mailbox": "bob@contoso.com", "is_junk": True, "move": True, "block_sender": True},
+        Minimum(
+            3,
+            "$batch (message ref fields + from, inbox rules, junkemail id) + POST messageRules "
+            "+ POST move",
+        ),
+        Minimum(2, "GetItem (ref fields, sender) + MarkAsJunk (IsJunk, MoveItem)"),
+        target_user="bob",
+        writes=True,
+    ),
+    Case(
+        "delete_email (to Deleted Items)",
+        "delete_email",
+        {"mailbox": "carol@contoso.com"},
+        Minimum(
+            3,
+            "GET message (ref fields) + is it in Deleted Items already? (one GET) + POST move",
+        ),
+        Minimum(
+            3,
+            "GetItem (ref fields, ParentFolderId) + the Deleted Items check (GetFolder or "
+            "FindItem) + DeleteItem",
+        ),
+        target_user="carol",
+        writes=True,
+    ),
+    Case(
+        "send_email",
+        "send_email",
+        {
+            "mailbox": "soc@contoso.com",
+            "to": ["alice@contoso.com"],
+            "subject": "bench",
+            "body": "bench",
+        },
+        Minimum(1, "POST sendMail with MIME (the pack sets the Message-ID)"),
+        Minimum(
+            1,
+            "CreateItem SendAndSaveCopy with MimeContent carrying the pack's Message-ID",
+        ),
+        writes=True,
+    ),
+    Case(
+        "reply_to_email",
+        "reply_to_email",
+        {"mailbox": "alice@contoso.com", "body": "Thank you for the report."},
+        Minimum(
+            3,
+            "GET message (in_reply_to ref fields) + POST createReply (the draft carries the "
+            "reply's Message-ID; a bare reply answers 202 without it) + POST send",
+        ),
+        Minimum(
+            3,
+            "CreateItem ReplyToItem SaveOnly + GetItem (the draft's InternetMessageId) + SendItem",
+        ),
+        target_user="alice",
+        writes=True,
+    ),
+)
