@@ -138,6 +138,53 @@ class Message:
     headers: list[tuple[str, str]] = field(default_factory=list)  # internet headers, in order
 
 
+def attached_message(
+    parsed: ParsedMessage,
+    size: int,
+    received_at: dt.datetime,
+    *,
+    modified_at: dt.datetime | None = None,
+    id: str = "",
+    mailbox_id: int = 0,
+) -> Message:
+    """A transient Message for an attached .eml (read, not a draft, in no folder).
+
+    ``received_at`` stands in when the .eml has no Date; ``modified_at`` (the attachment's own
+    time) defaults to the message's received time.
+    """
+    received = parsed.sent_at or received_at
+    changed = modified_at or received
+    return Message(
+        id=id,
+        mailbox_id=mailbox_id,
+        folder_id="",
+        version=0,
+        internet_message_id=parsed.internet_message_id,
+        conversation_id=parsed.conversation_id,
+        subject=parsed.subject,
+        sender=parsed.sender,
+        from_=parsed.from_,
+        to=parsed.to,
+        cc=parsed.cc,
+        bcc=parsed.bcc,
+        reply_to=parsed.reply_to,
+        sent_at=parsed.sent_at,
+        received_at=received,
+        created_at=changed,
+        modified_at=changed,
+        is_read=True,
+        is_draft=False,
+        importance=parsed.importance,
+        has_attachments=bool(parsed.attachments),
+        size=size,
+        body_type=parsed.body_type,
+        body=parsed.body,
+        body_preview=parsed.body_preview,
+        in_reply_to=parsed.in_reply_to,
+        headers=parsed.headers,
+    )
+
+
 @dataclass
 class Contact:
     id: str

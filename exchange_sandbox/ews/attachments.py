@@ -6,12 +6,11 @@ from lxml import etree
 
 from .. import ids
 from ..mime import parse_mime
-from ..store import Attachment, Message
+from ..store import Attachment, Message, attached_message
 from .compose import attachment_part
 from .errors import EwsError
 from .serialize import (
     MessageSource,
-    attached_message,
     attachment_element,
     message_element,
     parse_item_shape,

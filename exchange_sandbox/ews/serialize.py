@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .. import ids
-from ..mime import ParsedMessage, html_to_text
+from ..mime import html_to_text
 from ..store import Address, Attachment, Contact, Folder, Mailbox, Message, Store
 from .soap import T, t
 
@@ -313,39 +313,6 @@ def message_element(message: Message, shape: ItemShape, source: MessageSource) -
             if child is not None:
                 element.append(child)
     return element
-
-
-def attached_message(parsed: ParsedMessage, size: int, received_at: dt.datetime) -> Message:
-    """A Message for an attached .eml (it has no id or folder of its own)."""
-    return Message(
-        id="",
-        mailbox_id=0,
-        folder_id="",
-        version=0,
-        internet_message_id=parsed.internet_message_id,
-        conversation_id=parsed.conversation_id,
-        subject=parsed.subject,
-        sender=parsed.sender,
-        from_=parsed.from_,
-        to=parsed.to,
-        cc=parsed.cc,
-        bcc=parsed.bcc,
-        reply_to=parsed.reply_to,
-        sent_at=parsed.sent_at,
-        received_at=parsed.sent_at or received_at,
-        created_at=parsed.sent_at or received_at,
-        modified_at=parsed.sent_at or received_at,
-        is_read=True,
-        is_draft=False,
-        importance=parsed.importance,
-        has_attachments=bool(parsed.attachments),
-        size=size,
-        body_type=parsed.body_type,
-        body=parsed.body,
-        body_preview=parsed.body_preview,
-        in_reply_to=parsed.in_reply_to,
-        headers=parsed.headers,
-    )
 
 
 def attachment_id(attachment: Attachment, root: Message | None = None) -> etree._Element:

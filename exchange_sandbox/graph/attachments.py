@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..mime import parse_mime
-from ..store import Attachment, Message
+from ..store import Attachment, Message, attached_message
 from ..web import Response
 from . import compose, errors, permissions, responses, serialize
 from .pipeline import GraphCall, GraphRoutes
@@ -28,33 +28,14 @@ def attached_item(call: GraphCall, a: Attachment) -> dict[str, Any]:
     """The ``item`` of an itemAttachment: the attached message parsed from its MIME."""
     parsed = parse_mime(call.store.attachment_content(a.id))
     owner = call.store.message(a.message_id)
-    item = Message(
+    stamp = a.last_modified or call.tenant.now()
+    item = attached_message(
+        parsed,
+        a.size,
+        stamp,
+        modified_at=stamp,
         id=a.id,
         mailbox_id=owner.mailbox_id if owner else 0,
-        folder_id="",
-        version=0,
-        internet_message_id=parsed.internet_message_id,
-        conversation_id=parsed.conversation_id,
-        subject=parsed.subject,
-        sender=parsed.sender,
-        from_=parsed.from_,
-        to=parsed.to,
-        cc=parsed.cc,
-        bcc=parsed.bcc,
-        reply_to=parsed.reply_to,
-        sent_at=parsed.sent_at,
-        received_at=parsed.sent_at or a.last_modified or call.tenant.now(),
-        created_at=a.last_modified or call.tenant.now(),
-        modified_at=a.last_modified or call.tenant.now(),
-        is_read=True,
-        is_draft=False,
-        importance=parsed.importance,
-        has_attachments=bool(parsed.attachments),
-        size=a.size,
-        body_type=parsed.body_type,
-        body=parsed.body,
-        body_preview=parsed.body_preview,
-        headers=parsed.headers,
     )
     data = serialize.message(item, body_type=call.prefer.body_type)
     for name in ("@odata.etag", "changeKey", "parentFolderId", "webLink"):
