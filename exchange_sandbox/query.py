@@ -97,74 +97,64 @@ class QueryError(ValueError):
         self.message = message
 
 
-def _check_field(name: str) -> None:
-    if name not in FIELDS:
-        raise QueryError(f"unknown field {name!r}")
-
-
 @dataclass(frozen=True)
 class TrueP:
     """Matches every message."""
 
 
 @dataclass(frozen=True)
-class Eq:
-    """``field`` equals ``value``."""
+class _OnField:
+    """A predicate on one known message field."""
 
     field: str
+
+    def __post_init__(self) -> None:
+        if self.field not in FIELDS:
+            raise QueryError(f"unknown field {self.field!r}")
+
+
+@dataclass(frozen=True)
+class Eq(_OnField):
+    """``field`` equals ``value``."""
+
     value: Any
     ignore_case: bool = True
 
-    def __post_init__(self) -> None:
-        _check_field(self.field)
+
+@dataclass(frozen=True)
+class _TextMatch(_OnField):
+    """``field`` matches ``text`` (how, the subclass says)."""
+
+    text: str
+    ignore_case: bool = True
 
 
 @dataclass(frozen=True)
-class Contains:
+class Contains(_TextMatch):
     """``field`` contains ``text``."""
 
-    field: str
-    text: str
-    ignore_case: bool = True
-
-    def __post_init__(self) -> None:
-        _check_field(self.field)
-
 
 @dataclass(frozen=True)
-class StartsWith:
+class StartsWith(_TextMatch):
     """``field`` starts with ``text``."""
 
-    field: str
-    text: str
-    ignore_case: bool = True
-
-    def __post_init__(self) -> None:
-        _check_field(self.field)
-
 
 @dataclass(frozen=True)
-class Compare:
+class Compare(_OnField):
     """``field`` <op> ``value`` (dates, size, strings)."""
 
-    field: str
     op: CompareOp
     value: Any
 
     def __post_init__(self) -> None:
-        _check_field(self.field)
+        super().__post_init__()
         if self.op not in ("eq", "ne", "lt", "le", "gt", "ge"):
             raise QueryError(f"unknown comparison operator {self.op!r}")
 
 
 @dataclass(frozen=True)
-class Exists:
+class Exists(_OnField):
     """``field`` has a (non-empty) value."""
-
-    field: str
-
-    def __post_init__(self) -> None:
-        _check_field(self.field)
 
 
 @dataclass(frozen=True)
