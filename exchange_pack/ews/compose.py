@@ -14,9 +14,10 @@ from pathlib import Path
 
 from exchangelib import Account, Body, HTMLBody
 from exchangelib.attachments import FileAttachment
-from exchangelib.items import BulkCreateResult
+from exchangelib.items import SAVE_ONLY, SEND_TO_NONE, BulkCreateResult, Item
+from exchangelib.items.base import BaseReplyItem
 from exchangelib.properties import ItemId, ParentItemId
-from exchangelib.services import CreateAttachment, SendItem
+from exchangelib.services import CreateAttachment, CreateItem, SendItem
 
 from ..errors import InputError
 from ..models import OutgoingMessage, SentMessage
@@ -55,6 +56,24 @@ def created_id(answers: list) -> str:
         if isinstance(answer, BulkCreateResult) and answer.id:
             return answer.id
     raise InputError("EWS created no draft (no ItemId in the CreateItem answer).")
+
+
+def save_draft(transport: EwsTransport, account: Account, item: Item | BaseReplyItem) -> str:
+    """EWS CreateItem (SaveOnly, in Drafts) of a message or a reply: the new draft's ItemId."""
+    drafts = folder_lookup.distinguished(account, "drafts")
+
+    def create() -> list:
+        return list(
+            CreateItem(account=account).call(
+                items=[item],
+                folder=drafts,
+                message_disposition=SAVE_ONLY,
+                send_meeting_invitations=SEND_TO_NONE,
+            )
+        )
+
+    answers = transport.call(create, mailbox=account.primary_smtp_address, idempotent=False)
+    return created_id(answers)
 
 
 def attach(transport: EwsTransport, account: Account, draft_id: str, paths: list[str]) -> None:

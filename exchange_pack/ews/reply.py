@@ -8,13 +8,11 @@ read before it is sent.
 from __future__ import annotations
 
 from exchangelib import Account
-from exchangelib.items import SAVE_ONLY, SEND_TO_NONE, ReplyAllToItem, ReplyToItem
+from exchangelib.items import ReplyAllToItem, ReplyToItem
 from exchangelib.properties import Mailbox, ReferenceItemId
-from exchangelib.services import CreateItem
 
 from ..models import MessageRef, OutgoingMessage, SentMessage
-from . import folders as folder_lookup
-from .compose import attach, body, created_id, send_draft
+from .compose import attach, body, save_draft, send_draft
 from .messages import ews_item_id, get_items
 from .transport import EwsTransport
 
@@ -39,20 +37,7 @@ def reply(
         cc_recipients=cc,
         bcc_recipients=[Mailbox(email_address=a) for a in draft.bcc] or None,
     )
-    drafts = folder_lookup.distinguished(account, "drafts")
-
-    def create() -> list:
-        return list(
-            CreateItem(account=account).call(
-                items=[response],
-                folder=drafts,
-                message_disposition=SAVE_ONLY,
-                send_meeting_invitations=SEND_TO_NONE,
-            )
-        )
-
-    answers = transport.call(create, mailbox=account.primary_smtp_address, idempotent=False)
-    draft_id = created_id(answers)
+    draft_id = save_draft(transport, account, response)
     attach(transport, account, draft_id, draft.attachment_paths)
     return send_draft(transport, account, draft_id, draft.save_to_sent_items, None)
 

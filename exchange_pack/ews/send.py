@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from exchangelib import Account, Message
-from exchangelib.items import SAVE_ONLY, SEND_TO_NONE
 from exchangelib.properties import Mailbox
-from exchangelib.services import CreateItem
 
 from ..errors import InputError
 from ..models import OutgoingMessage, SentMessage
-from . import folders as folder_lookup
-from .compose import body, created_id, file_attachments, send_draft
+from .compose import body, file_attachments, save_draft, send_draft
 from .transport import EwsTransport
 
 
@@ -29,18 +26,5 @@ def send(transport: EwsTransport, account: Account, draft: OutgoingMessage) -> S
         importance=draft.importance.capitalize(),
         attachments=file_attachments(draft.attachment_paths),
     )
-    drafts = folder_lookup.distinguished(account, "drafts")
-
-    def create() -> list:
-        return list(
-            CreateItem(account=account).call(
-                items=[message],
-                folder=drafts,
-                message_disposition=SAVE_ONLY,
-                send_meeting_invitations=SEND_TO_NONE,
-            )
-        )
-
-    answers = transport.call(create, mailbox=account.primary_smtp_address, idempotent=False)
-    draft_id = created_id(answers)
+    draft_id = save_draft(transport, account, message)
     return send_draft(transport, account, draft_id, draft.save_to_sent_items, draft.subject)
