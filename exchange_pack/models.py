@@ -11,6 +11,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import AccessDeniedError, ExchangePackError, MailboxNotFoundError, ThrottledError
+
 T = TypeVar("T")
 
 DeleteType = Literal["move_to_deleted_items", "soft", "hard"]
@@ -132,6 +134,27 @@ class MailboxStatus(Model):
     # The backend's page cursor when more messages match than ``limit`` (search_many); the
     # search action folds it into its own cursor and does not output it.
     next_cursor: str | None = None
+
+    @classmethod
+    def failed(cls, mailbox: str, error: ExchangePackError) -> MailboxStatus:
+        """The status of a mailbox whose search failed with ``error``."""
+        return cls(
+            mailbox=mailbox,
+            status=status_of(error),
+            error=error.message,
+            retry_after_seconds=error.retry_after_seconds,
+        )
+
+
+def status_of(error: ExchangePackError) -> MailboxStatusValue:
+    """The per-mailbox status an error stands for."""
+    if isinstance(error, MailboxNotFoundError):
+        return "not_found"
+    if isinstance(error, AccessDeniedError):
+        return "access_denied"
+    if isinstance(error, ThrottledError):
+        return "throttled"
+    return "error"
 
 
 class Page(Model, Generic[T]):

@@ -21,7 +21,7 @@ from ..errors import (
     MailboxNotFoundError,
     ThrottledError,
 )
-from ..models import MailboxStatus, MailboxStatusValue, MessageSummary, SearchCriteria
+from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from . import Progress
 from .cursor import Position, SearchCursor, decode_cursor, fingerprint
 from .outputs import MailboxOutcome, SearchResult
@@ -60,17 +60,6 @@ def criteria_from(params: Mapping[str, Any]) -> SearchCriteria:
     if values.get("internet_message_id"):
         values["internet_message_id"] = normalize_internet_message_id(values["internet_message_id"])
     return SearchCriteria(**values)
-
-
-def status_of(error: ExchangePackError) -> MailboxStatusValue:
-    """The per-mailbox status an error stands for."""
-    if isinstance(error, MailboxNotFoundError):
-        return "not_found"
-    if isinstance(error, AccessDeniedError):
-        return "access_denied"
-    if isinstance(error, ThrottledError):
-        return "throttled"
-    return "error"
 
 
 def error_of(status: MailboxStatus) -> ExchangePackError:
@@ -227,10 +216,4 @@ def _ok(address: str, found: list[Located], resume: Position | None) -> Harvest:
 
 
 def _failed(address: str, error: ExchangePackError) -> Harvest:
-    status = MailboxStatus(
-        mailbox=address,
-        status=status_of(error),
-        error=error.message,
-        retry_after_seconds=error.retry_after_seconds,
-    )
-    return Harvest(address, status, error=error)
+    return Harvest(address, MailboxStatus.failed(address, error), error=error)

@@ -10,21 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import (
-    AccessDeniedError,
-    ExchangePackError,
-    MailboxNotFoundError,
-    ThrottledError,
-)
+from ..errors import ExchangePackError
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .search import search
 from .transport import MAX_CONNECTIONS, EwsTransport
-
-_STATUS_BY_ERROR: tuple[tuple[type[ExchangePackError], str], ...] = (
-    (MailboxNotFoundError, "not_found"),
-    (AccessDeniedError, "access_denied"),
-    (ThrottledError, "throttled"),
-)
 
 
 def search_many(
@@ -36,16 +25,7 @@ def search_many(
         try:
             page = search(transport, transport.account(address), criteria, limit)
         except ExchangePackError as exc:
-            status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(exc, cls)), "error")
-            return (
-                MailboxStatus(
-                    mailbox=address,
-                    status=status,  # type: ignore[arg-type]
-                    error=exc.message,
-                    retry_after_seconds=exc.retry_after_seconds,
-                ),
-                [],
-            )
+            return MailboxStatus.failed(address, exc), []
         return (
             MailboxStatus(
                 mailbox=address, status="ok", count=len(page.items), next_cursor=page.next_cursor

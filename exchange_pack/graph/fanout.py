@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ..errors import AccessDeniedError, ExchangePackError, MailboxNotFoundError, ThrottledError
+from ..errors import ExchangePackError
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .folders import FolderDirectory, well_known
 from .search import Check, message_query, summaries
@@ -45,23 +45,7 @@ class MailboxSearch:
     def fail(self, error: ExchangePackError) -> None:
         """Records the mailbox's failure as its status and stops its search."""
         self.link = None
-        self.status = MailboxStatus(
-            mailbox=self.address,
-            status=status_of(error),
-            error=str(error),
-            retry_after_seconds=error.retry_after_seconds,
-        )
-
-
-def status_of(error: ExchangePackError) -> str:
-    """The per-mailbox status for a failure."""
-    if isinstance(error, MailboxNotFoundError):
-        return "not_found"
-    if isinstance(error, AccessDeniedError):
-        return "access_denied"
-    if isinstance(error, ThrottledError):
-        return "throttled"
-    return "error"
+        self.status = MailboxStatus.failed(self.address, error)
 
 
 def _start(
