@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import json
-from collections.abc import Callable
 
 from exchangelib import Account, Q
 from exchangelib.items import Item
 
 from ..errors import InputError
 from ..models import MessageSummary, Page, SearchCriteria
+from ..search_filters import aware, matches
 from . import folders as folder_lookup
 from .find import find
 from .messages import get_items
@@ -31,7 +30,6 @@ from .shape import SUMMARY_FIELDS, message_summary
 from .transport import EwsTransport
 
 _AQS_ONLY = ("query", "body", "attachment_name", "recipient")
-LocalCheck = Callable[[Item, MessageSummary], bool]
 
 
 def server_query(criteria: SearchCriteria) -> Q | None:
@@ -50,9 +48,9 @@ def server_query(criteria: SearchCriteria) -> Q | None:
     if criteria.is_read is not None:
         parts.append(Q(is_read=criteria.is_read))
     if criteria.received_after:
-        parts.append(Q(datetime_received__gte=_aware(criteria.received_after)))
+        parts.append(Q(datetime_received__gte=aware(criteria.received_after)))
     if criteria.received_before:
-        parts.append(Q(datetime_received__lt=_aware(criteria.received_before)))
+        parts.append(Q(datetime_received__lt=aware(criteria.received_before)))
     if not parts:
         return None
     query = parts[0]
@@ -82,46 +80,17 @@ def aqs(criteria: SearchCriteria) -> str:
     if criteria.is_read is not None:
         terms.append(f"isread:{str(criteria.is_read).lower()}")
     if criteria.received_after:
-        terms.append(f"received>={_aware(criteria.received_after).date().isoformat()}")
+        terms.append(f"received>={aware(criteria.received_after).date().isoformat()}")
     if criteria.received_before:
-        terms.append(f"received<={_aware(criteria.received_before).date().isoformat()}")
+        terms.append(f"received<={aware(criteria.received_before).date().isoformat()}")
     return " AND ".join(terms)
 
 
-def local_checks(criteria: SearchCriteria) -> list[LocalCheck]:
-    """The exact form of every filter except free-text ``query``."""
-    checks: list[LocalCheck] = []
-    if criteria.sender:
-        wanted = criteria.sender.lower()
-        checks.append(lambda _i, m: _address_matches(wanted, [m.from_] if m.from_ else []))
-    if criteria.recipient:
-        wanted_to = criteria.recipient.lower()
-        checks.append(lambda _i, m: _address_matches(wanted_to, [*m.to, *m.cc]))
-    if criteria.subject:
-        text = criteria.subject.lower()
-        checks.append(lambda _i, m: text in (m.subject or "").lower())
-    if criteria.body:
-        body = criteria.body.lower()
-        checks.append(lambda i, _m: body in (i.text_body or "").lower())
-    if criteria.attachment_name:
-        name = criteria.attachment_name.lower()
-        checks.append(lambda _i, m: any(name in n.lower() for n in m.attachment_names or []))
-    if criteria.internet_message_id:
-        imid = criteria.internet_message_id
-        checks.append(lambda _i, m: m.internet_message_id == imid)
-    if criteria.has_attachments is not None:
-        flag = criteria.has_attachments
-        checks.append(lambda _i, m: m.has_attachments == flag)
-    if criteria.is_read is not None:
-        read = criteria.is_read
-        checks.append(lambda _i, m: m.is_read == read)
-    if criteria.received_after:
-        after = _aware(criteria.received_after)
-        checks.append(lambda i, _m: bool(i.datetime_received and i.datetime_received >= after))
-    if criteria.received_before:
-        before = _aware(criteria.received_before)
-        checks.append(lambda i, _m: bool(i.datetime_received and i.datetime_received < before))
-    return checks
+def local_match(criteria: SearchCriteria, item: Item, summary: MessageSummary) -> bool:
+    """The exact form of every filter except free-text ``query``, on a GetItem answer."""
+    if criteria.body and criteria.body.lower() not in (item.text_body or "").lower():
+        return False
+    return matches(criteria, summary, item.datetime_received)
 
 
 def search(
@@ -153,7 +122,6 @@ def search(
     more = result.more or len(result.items) > offset + limit
     names = (*SUMMARY_FIELDS, "attachments") if criteria.attachment_name else SUMMARY_FIELDS
     items = get_items(transport, account, [f.id for f in window], names) if window else []
-    checks = local_checks(criteria)
     messages: list[MessageSummary] = []
     for found, item in zip(window, items, strict=True):
         summary = message_summary(
@@ -163,7 +131,7 @@ def search(
         )
         if criteria.attachment_name:
             summary.attachment_names = [a.name or "" for a in item.attachments or []]
-        if all(check(item, summary) for check in checks):
+        if local_match(criteria, item, summary):
             messages.append(summary)
     return Page(items=messages, next_cursor=encode_cursor(offset + limit) if more else None)
 
@@ -189,14 +157,5 @@ def decode_cursor(cursor: str | None) -> int:
     return offset
 
 
-def _address_matches(wanted: str, people: list) -> bool:
-    """An exact (case-insensitive) address match, as Graph's ``address eq`` filter."""
-    return any((person.address or "").lower() == wanted for person in people)
-
-
 def _quoted(value: str) -> str:
     return '"' + value.replace('"', " ") + '"'
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

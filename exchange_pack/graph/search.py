@@ -7,11 +7,11 @@ other criterion is checked locally on the returned messages (never silently drop
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from ..models import MessageSummary, SearchCriteria
+from ..search_filters import matches
 from .folders import well_known
 from .odata import all_of, literal
 from .shape import SUMMARY_FIELDS, message_summary, parse_time, select
@@ -72,54 +72,15 @@ def filter_clauses(criteria: SearchCriteria) -> list[str]:
     return clauses
 
 
-def _addresses(message: dict[str, Any], *fields: str) -> set[str]:
-    found = set()
-    for field in fields:
-        value = message.get(field)
-        for item in value if isinstance(value, list) else [value]:
-            address = ((item or {}).get("emailAddress") or {}).get("address")
-            if address:
-                found.add(address.lower())
-    return found
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def local_check(criteria: SearchCriteria) -> Check:
+def local_check(criteria: SearchCriteria, mailbox: str) -> Check:
     """The criteria ``$filter`` would express, evaluated on a returned message."""
 
     def check(message: dict[str, Any]) -> bool:
-        received = parse_time(message.get("receivedDateTime"))
-        tests = [
-            not criteria.sender or criteria.sender.lower() in _addresses(message, "from"),
-            not criteria.recipient
-            or criteria.recipient.lower() in _addresses(message, "toRecipients", "ccRecipients"),
-            not criteria.subject
-            or criteria.subject.lower() in (message.get("subject") or "").lower(),
-            not criteria.internet_message_id
-            or criteria.internet_message_id == message.get("internetMessageId"),
-            criteria.has_attachments is None
-            or criteria.has_attachments == bool(message.get("hasAttachments")),
-            criteria.is_read is None or criteria.is_read == bool(message.get("isRead")),
-            not criteria.received_after
-            or (received is not None and received >= _aware(criteria.received_after)),
-            not criteria.received_before
-            or (received is not None and received < _aware(criteria.received_before)),
-            not criteria.attachment_name or _has_attachment_named(message, criteria),
-        ]
-        return all(tests)
+        summary = message_summary(message, mailbox, None)
+        summary.attachment_names = attachment_names(message)
+        return matches(criteria, summary, parse_time(message.get("receivedDateTime")))
 
     return check
-
-
-def _has_attachment_named(message: dict[str, Any], criteria: SearchCriteria) -> bool:
-    attachments = message.get("attachments")
-    if attachments is None:  # not expanded: the server's attachment: term already decided
-        return True
-    wanted = (criteria.attachment_name or "").lower()
-    return any(wanted in (a.get("name") or "").lower() for a in attachments)
 
 
 def attachment_names(message: dict[str, Any]) -> list[str] | None:
@@ -144,7 +105,7 @@ def message_query(
     if needs_search(criteria):
         params["$search"] = kql(criteria)
         params["$top"] = MAX_PAGE_SIZE
-        check: Check | None = local_check(criteria)
+        check: Check | None = local_check(criteria, mailbox)
     else:
         params["$filter"] = all_of(filter_clauses(criteria))
         params["$top"] = max(1, min(limit, MAX_PAGE_SIZE))
