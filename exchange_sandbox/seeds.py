@@ -226,6 +226,11 @@ View invoice INV-20931</a></p>
 </body></html>"""
 
 
+def _file(name: str, content_type: str, content: bytes) -> tuple[str, str, bytes, bool, None]:
+    """A regular (not inline) file attachment for ``build_mime``."""
+    return name, content_type, content, False, None
+
+
 def _campaign_attachments() -> list[tuple[str, str, bytes, bool, str | None]]:
     notice = build_mime(
         sender=Address("collections@contoso-payments.com", "Contoso Payments Collections"),
@@ -241,10 +246,10 @@ def _campaign_attachments() -> list[tuple[str, str, bytes, bool, str | None]]:
     )
     archive = zip_archive({"invoice.js": _INVOICE_JS}, SEED_DATE - dt.timedelta(days=1))
     return [
-        ("INV-20931.pdf", "application/pdf", pdf, False, None),
-        ("INV-20931.zip", "application/zip", archive, False, None),
-        ("remittance.html", "text/html", _REMITTANCE_HTML.encode("utf-8"), False, None),
-        ("forwarded-notice.eml", "message/rfc822", notice, False, None),
+        _file("INV-20931.pdf", "application/pdf", pdf),
+        _file("INV-20931.zip", "application/zip", archive),
+        _file("remittance.html", "text/html", _REMITTANCE_HTML.encode("utf-8")),
+        _file("forwarded-notice.eml", "message/rfc822", notice),
     ]
 
 
@@ -308,7 +313,7 @@ def _demo_mail() -> list[_Mail]:
             "Q4 budget review",
             "Hi both,\n\nAttached are the Q4 numbers. Please review before Thursday.\n\nAlice",
             _day(12, 9, 5),
-            attachments=[("budget-q4.csv", "text/csv", csv, False, None)],
+            attachments=[_file("budget-q4.csv", "text/csv", csv)],
         ),
         _Mail(
             "budget-re",
@@ -337,12 +342,10 @@ def _demo_mail() -> list[_Mail]:
             "Alice,\n\nThe updated Falcon timeline is attached.\n\nDave",
             _day(9, 16, 45),
             attachments=[
-                (
+                _file(
                     "falcon-timeline.txt",
                     "text/plain",
                     b"M1 design 2026-12-01\nM2 build 2027-01-15\nM3 launch 2027-03-01\n",
-                    False,
-                    None,
                 )
             ],
         ),
@@ -403,7 +406,7 @@ def _demo_mail() -> list[_Mail]:
             body_type="html",
             attachments=[
                 ("offsite-1.png", "image/png", offsite_photo, True, "offsite-1"),
-                ("offsite-2.png", "image/png", png_image(32, 32, (200, 60, 60)), False, None),
+                _file("offsite-2.png", "image/png", png_image(32, 32, (200, 60, 60))),
             ],
         ),
         _Mail(
@@ -414,12 +417,10 @@ def _demo_mail() -> list[_Mail]:
             "Status this week: vendor review done, Falcon on track, two open audit items.",
             _day(3, 15, 0),
             attachments=[
-                (
+                _file(
                     "status.txt",
                     "text/plain",
                     b"Vendor review: done\nFalcon: on track\nAudit: 2 open\n",
-                    False,
-                    None,
                 )
             ],
         ),
@@ -432,12 +433,10 @@ def _demo_mail() -> list[_Mail]:
             _day(2, 13, 10),
             cc=[p["alice"]],
             attachments=[
-                (
+                _file(
                     "contract-draft.pdf",
                     "application/pdf",
                     pdf_document(["Northwind Traders", "Service renewal 2027", "DRAFT"]),
-                    False,
-                    None,
                 )
             ],
         ),
@@ -456,12 +455,10 @@ def _demo_mail() -> list[_Mail]:
                 "Please find attached invoice 4471 for October services. Payment terms: 30 days.",
                 _day(13, 8, 30 + shift),
                 attachments=[
-                    (
+                    _file(
                         "Fabrikam-4471.pdf",
                         "application/pdf",
                         pdf_document(["Fabrikam, Inc.", "Invoice 4471", "Amount: $1,250.00"]),
-                        False,
-                        None,
                     )
                 ],
             ),
@@ -510,12 +507,10 @@ def _demo_mail() -> list[_Mail]:
                 "You are registered for SecureCon 2027. Your ticket is attached.",
                 _day(1, 18, 0 + shift),
                 attachments=[
-                    (
+                    _file(
                         "ticket.pdf",
                         "application/pdf",
                         pdf_document(["SecureCon 2027", "Admit one", f"Attendee: {person.name}"]),
-                        False,
-                        None,
                     )
                 ],
             ),
@@ -622,9 +617,7 @@ def _demo(store: Store) -> None:
         body="Hi SOC,\n\nThis looks like phishing: the sender is contoso-payments.com, not one of "
         "our vendors, and it wants me to sign in to release a payment. Original attached.\n\n"
         "Alice",
-        attachments=[
-            (f"{CAMPAIGN_SUBJECT}.eml", "message/rfc822", campaign_copies["alice"], False, None)
-        ],
+        attachments=[_file(f"{CAMPAIGN_SUBJECT}.eml", "message/rfc822", campaign_copies["alice"])],
         internet_message_id=f"<report-inv-20931-alice@{DOMAIN}>",
         date=_day(1, 8, 31),
     )
