@@ -15,15 +15,13 @@ from .serialize import (
     message_element,
     parse_item_shape,
 )
-from .service import EwsContext, item_id_elements, operation, per_item
+from .service import EwsContext, item_id_elements, item_key, operation, per_item
 from .soap import M, T, m
 
 
 def _attachment(context: EwsContext, element: etree._Element) -> tuple[Attachment, Message]:
     """The attachment an ``t:AttachmentId`` names and the message holding it."""
-    key = ids.parse(element.get("Id", ""), "attachment")
-    if key is None:
-        raise EwsError("ErrorInvalidIdMalformed")
+    key = item_key(element, "attachment")
     attachment = context.store.attachment(key.ews)
     if attachment is None:
         raise EwsError("ErrorInvalidAttachmentId")

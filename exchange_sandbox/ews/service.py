@@ -36,6 +36,14 @@ def operation(name: str, since: str = "Exchange2007") -> Callable[[Operation], O
     return register
 
 
+def item_key(element: etree._Element, kind: ids.Kind) -> ids.ItemKey:
+    """The store key an id element's ``Id`` names (ErrorInvalidIdMalformed when it is no id)."""
+    key = ids.parse(element.get("Id", ""), kind)
+    if key is None:
+        raise EwsError("ErrorInvalidIdMalformed")
+    return key
+
+
 def root_folder(mailbox: Mailbox) -> Folder:
     """The mailbox's EWS ``root`` folder, parent of msgfolderroot and the Recoverable Items."""
     folder_id = ids.ews_id(ids.new_key("folder", mailbox.id, _ROOT_KEY))
@@ -95,9 +103,7 @@ class EwsContext:
                 return root_folder(mailbox)
             found = self.store.folder(mailbox.id, name)
         elif element.tag == t("FolderId"):
-            key = ids.parse(element.get("Id", ""), "folder")
-            if key is None:
-                raise EwsError("ErrorInvalidIdMalformed")
+            key = item_key(element, "folder")
             owner = self.store.mailbox(key.mailbox_id)
             if owner is None:
                 raise EwsError("ErrorFolderNotFound")
@@ -123,9 +129,7 @@ class EwsContext:
     # -- items ------------------------------------------------------------------------------------
     def message(self, element: etree._Element) -> Message:
         """The message an ``t:ItemId`` names, in a mailbox the caller may open."""
-        key = ids.parse(element.get("Id", ""), "message")
-        if key is None:
-            raise EwsError("ErrorInvalidIdMalformed")
+        key = item_key(element, "message")
         message = self.store.message(key.ews)
         if message is None:
             raise EwsError("ErrorItemNotFound")
