@@ -163,26 +163,21 @@ def attachment(
     content: bytes | None = None,
 ) -> dict[str, Any]:
     """microsoft.graph.fileAttachment or itemAttachment (``contentBytes`` when given)."""
-    if a.kind == "item":
-        entity: dict[str, Any] = {
-            "@odata.type": "#microsoft.graph.itemAttachment",
-            "id": rest_id(a.id),
-            "lastModifiedDateTime": timestamp(a.last_modified),
-            "name": a.name,
-            "contentType": a.content_type,
-            "size": a.size,
-            "isInline": a.is_inline,
-        }
-        return select(entity, chosen, "attachment")
-    entity = {
-        "@odata.type": "#microsoft.graph.fileAttachment",
-        "@odata.mediaContentType": a.content_type,
+    common: dict[str, Any] = {
         "id": rest_id(a.id),
         "lastModifiedDateTime": timestamp(a.last_modified),
         "name": a.name,
         "contentType": a.content_type,
         "size": a.size,
         "isInline": a.is_inline,
+    }
+    if a.kind == "item":
+        item = {"@odata.type": "#microsoft.graph.itemAttachment", **common}
+        return select(item, chosen, "attachment")
+    entity = {
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "@odata.mediaContentType": a.content_type,
+        **common,
         "contentId": a.content_id,
         "contentLocation": None,
     }
