@@ -15,6 +15,7 @@ from ..errors import EwsBlockedError, ExchangePackError
 from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
 from . import directory, fanout
 from . import folders as folder_lookup
+from .errors import checked_answers
 from .mailbox import EwsMailbox
 from .transport import EwsTransport
 
@@ -88,10 +89,10 @@ class EwsBackend:
         inbox = folder_lookup.distinguished(account, "inbox")
 
         def run() -> None:
-            for answer in GetFolder(account=account).call(
-                folders=[inbox], additional_fields=[], shape="IdOnly"
-            ):
-                if isinstance(answer, Exception):
-                    raise answer
+            checked_answers(
+                GetFolder(account=account).call(
+                    folders=[inbox], additional_fields=[], shape="IdOnly"
+                )
+            )
 
         self.transport.call(run, mailbox=address)

@@ -18,6 +18,7 @@ from exchangelib.services import DeleteAttachment, GetAttachment
 from ..backend import ByteStream
 from ..errors import AttachmentNotFoundError
 from ..models import AttachmentInfo, MessageRef
+from .errors import checked_answers
 from .messages import ews_item_id, get_items
 from .shape import attachment_info
 from .streaming import open_stream
@@ -53,11 +54,9 @@ def delete_attachment(
     """EWS DeleteAttachment."""
 
     def run() -> None:
-        for answer in DeleteAttachment(account=account).call(
-            items=[AttachmentId(id=attachment.id)]
-        ):
-            if isinstance(answer, Exception):
-                raise answer
+        checked_answers(
+            DeleteAttachment(account=account).call(items=[AttachmentId(id=attachment.id)])
+        )
 
     transport.call(run, mailbox=account.primary_smtp_address)
 
@@ -67,7 +66,7 @@ def _item_attachment_mime(
     transport: EwsTransport, account: Account, attachment_id: AttachmentId
 ) -> Iterator[Iterator[bytes]]:
     def run() -> bytes:
-        answers = list(
+        answers = checked_answers(
             GetAttachment(account=account).call(
                 items=[attachment_id],
                 include_mime_content=True,
@@ -76,9 +75,6 @@ def _item_attachment_mime(
                 additional_fields=None,
             )
         )
-        for answer in answers:
-            if isinstance(answer, Exception):
-                raise answer
         found = answers[0] if answers else None
         if not isinstance(found, ItemAttachment) or found.item is None:
             raise AttachmentNotFoundError("The attachment is not an attached message.")

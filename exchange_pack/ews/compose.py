@@ -22,6 +22,7 @@ from exchangelib.services import CreateAttachment, CreateItem, SendItem
 from ..errors import InputError
 from ..models import OutgoingMessage, SentMessage
 from . import folders as folder_lookup
+from .errors import checked_answers
 from .messages import get_items
 from .transport import EwsTransport
 
@@ -83,11 +84,11 @@ def attach(transport: EwsTransport, account: Account, draft_id: str, paths: list
     files = file_attachments(paths)
 
     def run() -> None:
-        for answer in CreateAttachment(account=account).call(
-            parent_item=ParentItemId(id=draft_id), items=files
-        ):
-            if isinstance(answer, Exception):
-                raise answer
+        checked_answers(
+            CreateAttachment(account=account).call(
+                parent_item=ParentItemId(id=draft_id), items=files
+            )
+        )
 
     transport.call(run, mailbox=account.primary_smtp_address, idempotent=False)
 
@@ -100,11 +101,12 @@ def send_draft(
     sent_folder = folder_lookup.distinguished(account, "sentitems") if save_copy else None
 
     def run() -> None:
-        for answer in SendItem(account=account).call(
-            items=[ItemId(id=draft_id, changekey=draft.changekey)], saved_item_folder=sent_folder
-        ):
-            if isinstance(answer, Exception):
-                raise answer
+        checked_answers(
+            SendItem(account=account).call(
+                items=[ItemId(id=draft_id, changekey=draft.changekey)],
+                saved_item_folder=sent_folder,
+            )
+        )
 
     transport.call(run, mailbox=account.primary_smtp_address, idempotent=False)
     return SentMessage(

@@ -8,6 +8,8 @@ place that knows the correspondence; every EWS call goes through it (see ``trans
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import TypeVar
 
 from exchangelib import errors as ews
 from urllib3.exceptions import HTTPError
@@ -33,6 +35,7 @@ PERMISSION_HINT = (
     "Online) with admin consent; on-premises, give the service account the "
     "ApplicationImpersonation role or mailbox permissions."
 )
+T = TypeVar("T")
 _SUGGESTED_BACKOFF = re.compile(r"backoff time (\d+) ?ms", re.IGNORECASE)
 
 # ResponseCode -> (pack error class, hint). Subclasses of a listed class map like it.
@@ -124,3 +127,12 @@ def _message(error: Exception) -> str:
     """exchangelib's text, trimmed: response bodies can be long."""
     text = str(error).strip() or type(error).__name__
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+def checked_answers(answers: Iterable[T | Exception]) -> list[T]:
+    """An exchangelib service call's answers, all read, raising the first EWS error among them."""
+    found = list(answers)
+    for answer in found:
+        if isinstance(answer, Exception):
+            raise answer
+    return found  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from exchangelib.items import ID_ONLY
 from exchangelib.restriction import Restriction
 from exchangelib.services import FindItem
 
+from .errors import checked_answers
 from .transport import EwsTransport
 
 # Properties FindItem returns with the ids: enough to merge folders and name each item's folder.
@@ -82,7 +83,7 @@ def find_page(
 
     def run() -> tuple[list[Any], bool]:
         service = SinglePageFindItem(account=account, page_size=max(1, window))
-        elements = list(
+        elements = checked_answers(
             service.call(
                 folders=folders,
                 additional_fields=fields,
@@ -96,9 +97,6 @@ def find_page(
                 offset=offset,
             )
         )
-        for element in elements:
-            if isinstance(element, Exception):
-                raise element
         return elements, service.more
 
     return transport.call(run, mailbox=account.primary_smtp_address)

@@ -13,6 +13,7 @@ from exchangelib.services import MarkAsJunk
 from ..models import JunkResult, MessageRef
 from .messages import item_id
 from .mutate import move as move_message
+from .mutate import new_item_id
 from .transport import EwsTransport
 
 
@@ -32,16 +33,11 @@ def mark_junk(
         return _result(account, moved.id, message, is_junk, destination, blocked=None)
 
     def run() -> str | None:
-        answers = list(
+        return new_item_id(
             MarkAsJunk(account=account).call(
                 items=[item_id(message)], is_junk=is_junk, move_item=move
             )
         )
-        for answer in answers:
-            if isinstance(answer, Exception):
-                raise answer
-        first = answers[0] if answers else None
-        return first[0] if first else None
 
     new_id = transport.call(run, mailbox=account.primary_smtp_address)
     return _result(account, new_id or message.id, message, is_junk, destination, blocked=is_junk)

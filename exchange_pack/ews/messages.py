@@ -17,6 +17,7 @@ from ..backend import is_internet_message_id
 from ..errors import MessageNotFoundError
 from ..models import MessageRef, MessageSummary
 from . import folders as folder_lookup
+from .errors import checked_answers
 from .find import Found, find
 from .shape import SUMMARY_FIELDS, field_paths, message_summary
 from .transport import EwsTransport
@@ -34,17 +35,13 @@ def get_items(
 
     def run() -> list[Item]:
         service = GetItem(account=account)
-        answers = list(
+        return checked_answers(
             service.call(
                 items=[ItemId(id=item_id) for item_id in ids],
                 additional_fields=field_paths(names),
                 shape=ID_ONLY,
             )
         )
-        for answer in answers:
-            if isinstance(answer, Exception):
-                raise answer
-        return answers
 
     return transport.call(run, mailbox=account.primary_smtp_address)
 

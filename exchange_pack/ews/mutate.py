@@ -8,6 +8,8 @@ Copy and move change state and are never repeated after an unclear failure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from exchangelib import Account, Q
 from exchangelib.folders import Folder
 from exchangelib.items import (
@@ -22,6 +24,7 @@ from exchangelib.services import CopyItem, DeleteItem, MoveItem
 from ..errors import MessageNotFoundError
 from ..models import DeleteType, MessageRef
 from . import folders as folder_lookup
+from .errors import checked_answers
 from .find import find
 from .messages import item_id
 from .transport import EwsTransport
@@ -69,16 +72,15 @@ def delete(
     """EWS DeleteItem: MoveToDeletedItems (recoverable), SoftDelete or HardDelete (purge)."""
 
     def run() -> None:
-        answers = DeleteItem(account=account).call(
-            items=[item_id(message)],
-            delete_type=DELETE_TYPES[delete_type],
-            send_meeting_cancellations=SEND_TO_NONE,
-            affected_task_occurrences=ALL_OCCURRENCES,
-            suppress_read_receipts=True,
+        checked_answers(
+            DeleteItem(account=account).call(
+                items=[item_id(message)],
+                delete_type=DELETE_TYPES[delete_type],
+                send_meeting_cancellations=SEND_TO_NONE,
+                affected_task_occurrences=ALL_OCCURRENCES,
+                suppress_read_receipts=True,
+            )
         )
-        for answer in answers:
-            if isinstance(answer, Exception):
-                raise answer
 
     transport.call(run, mailbox=account.primary_smtp_address)
 
@@ -93,14 +95,17 @@ def _transfer(
     """One CopyItem/MoveItem; the new ItemId, or None when EWS does not say it."""
 
     def run() -> str | None:
-        answers = list(service(account=account).call(items=[item_id(message)], to_folder=folder))
-        for answer in answers:
-            if isinstance(answer, Exception):
-                raise answer
-        first = answers[0] if answers else None
-        return first[0] if first else None
+        answers = service(account=account).call(items=[item_id(message)], to_folder=folder)
+        return new_item_id(answers)
 
     return transport.call(run, mailbox=account.primary_smtp_address, idempotent=False)
+
+
+def new_item_id(answers: Iterable[tuple[str, str] | Exception]) -> str | None:
+    """The ItemId of a moved, copied or junk-marked item (None when EWS does not return one)."""
+    found = checked_answers(answers)
+    first = found[0] if found else None
+    return first[0] if first else None
 
 
 def _find_copy(
