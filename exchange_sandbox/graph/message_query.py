@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from .. import ids, query
 from ..query import Predicate
@@ -85,6 +86,19 @@ def _comparison(field: str, op: str, literal: odata.Literal) -> Predicate:
     return query.Compare(field, op, value)  # type: ignore[arg-type]
 
 
+def _logical(
+    node: odata.Expr, compile_operand: Callable[[odata.Expr], Predicate]
+) -> Predicate | None:
+    """``and``/``or``/``not`` with their operands compiled by ``compile_operand``; else None."""
+    if isinstance(node, odata.And):
+        return query.And((compile_operand(node.left), compile_operand(node.right)))
+    if isinstance(node, odata.Or):
+        return query.Or((compile_operand(node.left), compile_operand(node.right)))
+    if isinstance(node, odata.Not):
+        return query.Not(compile_operand(node.operand))
+    return None
+
+
 def _any(expr: odata.AnyOf) -> Predicate:
     found = _COLLECTIONS.get(expr.collection.lower())
     if found is None:
@@ -92,12 +106,8 @@ def _any(expr: odata.AnyOf) -> Predicate:
     field, element_paths = found
 
     def compile_element(node: odata.Expr) -> Predicate:
-        if isinstance(node, odata.And):
-            return query.And((compile_element(node.left), compile_element(node.right)))
-        if isinstance(node, odata.Or):
-            return query.Or((compile_element(node.left), compile_element(node.right)))
-        if isinstance(node, odata.Not):
-            return query.Not(compile_element(node.operand))
+        if (logical := _logical(node, compile_element)) is not None:
+            return logical
         if isinstance(node, odata.AnyOf) or node.prop.path.lower() not in element_paths:
             raise invalid_filter(f"Unsupported lambda expression over '{expr.collection}'.")
         if isinstance(node, odata.Function):
@@ -122,12 +132,8 @@ def _function(name: str, field: str, literal: odata.Literal) -> Predicate:
 
 def compile_filter(expr: odata.Expr) -> Predicate:
     """The store predicate for a parsed message ``$filter``."""
-    if isinstance(expr, odata.And):
-        return query.And((compile_filter(expr.left), compile_filter(expr.right)))
-    if isinstance(expr, odata.Or):
-        return query.Or((compile_filter(expr.left), compile_filter(expr.right)))
-    if isinstance(expr, odata.Not):
-        return query.Not(compile_filter(expr.operand))
+    if (logical := _logical(expr, compile_filter)) is not None:
+        return logical
     if isinstance(expr, odata.AnyOf):
         return _any(expr)
     field = _field(expr.prop.path)
