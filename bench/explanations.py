@@ -84,6 +84,36 @@ EWS_DOUBLE_GETITEM = Excess(
     "instead of a GetItem.",
 )
 
+GRAPH_LOOKUP_EXPAND = Excess(
+    "graph-lookup-then-attachments",
+    1,
+    "By internet_message_id, the $filter lookup is followed by a separate GET "
+    "messages/{id}/attachments.",
+    "exchange_pack/graph/messages.py find_by_internet_message_id (and the attachments path): "
+    "let the lookup carry $expand=attachments($select=id,name,contentType,size,isInline) when "
+    "the caller needs the attachment list, and use it instead of listing again.",
+)
+
+GRAPH_JUNK_LOOKUP = Excess(
+    "graph-junk-lookup",
+    1,
+    "junk_mail by internet_message_id looks the message up before the $batch that reads the "
+    "sender, the inbox rules and the Junk Email folder id.",
+    "exchange_pack/graph/junk.py set_sender_rule: put the $filter=internetMessageId lookup "
+    "(with from, subject, internetMessageId) in that $batch in place of the message GET; it "
+    "does not depend on the other two entries.",
+)
+
+EWS_FINDITEM_THEN_GETITEM = Excess(
+    "ews-finditem-then-getitem",
+    1,
+    "By internet_message_id on EWS, FindItem finds the ItemId and a GetItem then reads the "
+    "reference fields, which FindItem can return itself.",
+    "exchange_pack/ews/find.py (the internet_message_id lookup): ask FindItem for Subject, "
+    "InternetMessageId, ParentFolderId and From (first-class properties allowed in a FindItem "
+    "shape) and build the reference from its answer; no GetItem.",
+)
+
 EWS_SEND_DRAFT = Excess(
     "ews-send-draft",
     2,
@@ -100,10 +130,13 @@ SPECIFIC: dict[tuple[str, str, str], tuple[Excess, ...]] = {
     ("test_connection", "graph", "-"): (GRAPH_PROBE,),
     ("download_mail_as_eml", "graph", "id"): (GRAPH_RESOLVE,),
     ("get_attachments (4 files)", "graph", "id"): (GRAPH_RESOLVE,),
+    ("get_attachments (4 files)", "graph", "internet_message_id"): (GRAPH_LOOKUP_EXPAND,),
     ("delete_attachments (by name)", "graph", "id"): (GRAPH_RESOLVE,),
+    ("delete_attachments (by name)", "graph", "internet_message_id"): (GRAPH_LOOKUP_EXPAND,),
     ("copy_email (same mailbox)", "graph", "id"): (GRAPH_RESOLVE,),
     ("copy_email (other mailbox)", "graph", "id"): (GRAPH_RESOLVE,),
     ("junk_mail (move + block sender)", "graph", "id"): (GRAPH_RESOLVE,),
+    ("junk_mail (move + block sender)", "graph", "internet_message_id"): (GRAPH_JUNK_LOOKUP,),
     ("test_connection", "ews", "-"): (EWS_PROBE,),
     ("download_mail_as_eml", "ews", "id"): (EWS_DOUBLE_GETITEM,),
     ("download_mail_as_eml", "ews", "internet_message_id"): (EWS_DOUBLE_GETITEM,),
@@ -111,13 +144,22 @@ SPECIFIC: dict[tuple[str, str, str], tuple[Excess, ...]] = {
     ("get_attachments (4 files)", "ews", "internet_message_id"): (EWS_DOUBLE_GETITEM,),
     ("delete_attachments (by name)", "ews", "id"): (EWS_DOUBLE_GETITEM,),
     ("delete_attachments (by name)", "ews", "internet_message_id"): (EWS_DOUBLE_GETITEM,),
+    ("copy_email (same mailbox)", "ews", "internet_message_id"): (EWS_FINDITEM_THEN_GETITEM,),
+    ("copy_email (other mailbox)", "ews", "internet_message_id"): (EWS_FINDITEM_THEN_GETITEM,),
+    ("junk_mail (move + block sender)", "ews", "internet_message_id"): (EWS_FINDITEM_THEN_GETITEM,),
+    ("delete_email (to Deleted Items)", "ews", "internet_message_id"): (EWS_FINDITEM_THEN_GETITEM,),
+    ("reply_to_email", "ews", "internet_message_id"): (EWS_FINDITEM_THEN_GETITEM,),
     ("send_email", "ews", "-"): (EWS_SEND_DRAFT,),
 }
 
 FURTHER: tuple[Excess, ...] = (GRAPH_DELETED_CHECK,)
 
 
-def explain(case: str, backend: str, addressing: str, identity_requests: int) -> list[Excess]:
-    """The known causes of one run's excess: its identity requests, then the specific ones."""
+def explain(
+    case: str, backend: str, addressing: str, identity_requests: int, excess: int
+) -> list[Excess]:
+    """The known causes of one run's excess (none when it is at its minimum)."""
+    if excess <= 0:
+        return []
     causes = [OPENID] * min(identity_requests, 1)
     return causes + list(SPECIFIC.get((case, backend, addressing), ()))

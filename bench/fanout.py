@@ -18,6 +18,7 @@ from exchange_sandbox.process import Sandbox, start_sandbox
 
 from .actions import process_cpu_seconds, run_action, run_process
 from .minimums import CAMPAIGN_SENDER
+from .requests_per_action import is_identity_request
 
 MAILBOXES = 1000
 SEED = f"bulk:{MAILBOXES}:20"
@@ -62,6 +63,7 @@ def _pack_run(
         "cpu_seconds": run.cpu_seconds,
         "sandbox_cpu_seconds": sandbox_cpu,
         "requests": len(log),
+        "identity_requests": sum(1 for e in log if is_identity_request(e)),
         "throttled_responses": sum(1 for e in log if e["status"] == 429),
         "messages": len(envelope["data"]["messages"]),
         "failed_mailboxes": sum(1 for status in statuses if status != "ok"),
@@ -128,6 +130,7 @@ def compare(workdir: Path) -> dict[str, Any]:
         "pack_inbox_only": {
             "seconds": round(inbox_only["seconds"], 3),
             "requests": inbox_only["requests"],
+            "identity_requests": inbox_only["identity_requests"],
             "messages": inbox_only["messages"],
             "failed_mailboxes": inbox_only["failed_mailboxes"],
             "sandbox_cpu_seconds": round(inbox_only["sandbox_cpu_seconds"], 2),
