@@ -122,6 +122,7 @@ def compare(workdir: Path) -> dict[str, Any]:
             "seconds_median": pack_seconds,
             "seconds_runs": [round(r["seconds"], 3) for r in pack_runs],
             "requests": pack_runs[-1]["requests"],
+            "identity_requests": pack_runs[-1]["identity_requests"],
             "messages": pack_runs[-1]["messages"],
             "failed_mailboxes": failed,
             "cpu_seconds_median": _median(pack_runs, "cpu_seconds"),
