@@ -1,7 +1,7 @@
 """Test Connection: acquire a token, check which actions its roles allow, probe a mailbox.
 
-Graph and EWS both: msal client credentials (EWS on-premises: NTLM/Basic), then a one-message
-read of the mailbox's Inbox. Exit 0 when usable; 77 (permission) or 78 (config) otherwise.
+Graph and EWS both: msal client credentials (EWS on-premises: NTLM/Basic), then one read of
+the mailbox's Inbox folder. Exit 0 when usable; 77 (permission) or 78 (config) otherwise.
 """
 
 from __future__ import annotations

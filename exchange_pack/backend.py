@@ -95,5 +95,7 @@ class Backend(Protocol):
         """One search per mailbox with bounded concurrency (Graph: ``$batch``); a failing
         mailbox gets its status, the others still answer."""
 
-    def probe(self) -> dict[str, Any]:
-        """For test_connection: token facts (auth method, expiry, roles) and reachability."""
+    def probe(self, mailbox: str | None = None) -> dict[str, Any]:
+        """For test_connection: token facts (auth method, expiry, roles) and reachability from
+        ONE read of ``mailbox``'s Inbox (default: the config's ``default_mailbox``); a failed
+        read is in ``error`` (its envelope form) and ``probe_error`` (the exception)."""

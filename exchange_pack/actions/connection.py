@@ -13,13 +13,11 @@ from ..errors import (
     AccessDeniedError,
     ConfigError,
     EwsBlockedError,
-    ExchangePackError,
     MailboxNotFoundError,
     ServiceUnavailableError,
     TransientError,
 )
 from ..manifest import Manifest
-from ..models import SearchCriteria
 from ..session import Session
 from .outputs import ActionCheck, ConnectionReport, MailboxProbe
 
@@ -57,21 +55,20 @@ def check_actions(
     return checks
 
 
-def probe_mailbox(session: Session, address: str | None) -> MailboxProbe:
-    """Reads one message header from the mailbox's Inbox to prove access to it."""
+def mailbox_probe(facts: Mapping[str, Any], address: str | None) -> MailboxProbe:
+    """The outcome of the backend probe's one read of the mailbox's Inbox."""
     if not address:
         return MailboxProbe(mailbox=None, status="skipped", error="no mailbox to probe")
-    try:
-        session.backend.mailbox(address).search(SearchCriteria(folder="inbox"), 1)
-    except (EwsBlockedError, TransientError):
-        raise  # the whole connection is affected, not only this mailbox
-    except MailboxNotFoundError as error:
+    error = facts.get("probe_error")
+    if error is None:
+        return MailboxProbe(mailbox=address, status="ok")
+    if isinstance(error, (EwsBlockedError, TransientError)):
+        raise error  # the whole connection is affected, not only this mailbox
+    if isinstance(error, MailboxNotFoundError):
         return MailboxProbe(mailbox=address, status="not_found", error=error.message)
-    except AccessDeniedError as error:
+    if isinstance(error, AccessDeniedError):
         return MailboxProbe(mailbox=address, status="access_denied", error=error.message)
-    except ExchangePackError as error:
-        return MailboxProbe(mailbox=address, status="error", error=error.message)
-    return MailboxProbe(mailbox=address, status="ok")
+    return MailboxProbe(mailbox=address, status="error", error=error.message)
 
 
 def connection_report(
@@ -79,12 +76,12 @@ def connection_report(
 ) -> ConnectionReport:
     """Everything test_connection reports; raises when the connection is not usable."""
     config = session.config
-    facts = _probe_facts(session)
+    facts = _probe_facts(session, mailbox)
     auth_method = str(facts.get("auth_method") or _auth_method(session))
     roles = [str(r) for r in facts.get("roles") or []]
     known_roles = roles if auth_method in ROLE_BASED_AUTH else None
     actions = check_actions(manifest, config.backend, known_roles)
-    probe = probe_mailbox(session, mailbox)
+    probe = mailbox_probe(facts, mailbox)
     report = ConnectionReport(
         backend=config.backend,
         auth_method=auth_method,
@@ -105,10 +102,10 @@ def connection_report(
     return report
 
 
-def _probe_facts(session: Session) -> Mapping[str, Any]:
-    """The backend's probe, flattened (``token`` facts lifted) and completed with the token's
-    decoded facts when it lacks them."""
-    facts: dict[str, Any] = dict(session.backend.probe() or {})
+def _probe_facts(session: Session, mailbox: str | None) -> Mapping[str, Any]:
+    """The backend's probe of ``mailbox``, flattened (``token`` facts lifted) and completed
+    with the token's decoded facts when it lacks them."""
+    facts: dict[str, Any] = dict(session.backend.probe(mailbox) or {})
     token = facts.get("token") or {}
     for key, token_key in (("auth_method", "auth_method"), ("token_expires_at", "expires_at")):
         if not facts.get(key) and token.get(token_key):

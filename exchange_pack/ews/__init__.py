@@ -48,26 +48,25 @@ class EwsBackend:
         """The search in every mailbox, a few at a time, with a status per mailbox."""
         return fanout.search_many(self.transport, addresses, criteria, limit)
 
-    def probe(self) -> dict[str, Any]:
-        """Token facts (OAuth) and whether EWS answers: EWS GetFolder of the default Inbox
-        (or the server-version probe when no default mailbox is configured)."""
+    def probe(self, mailbox: str | None = None) -> dict[str, Any]:
+        """Token facts (OAuth) and whether EWS answers: EWS GetFolder of ``mailbox``'s Inbox
+        (default: the default mailbox; else the server-version probe)."""
         config = self.session.config
-        facts: dict[str, Any] = {
-            "endpoint": config.ews_endpoint,
-            "mailbox": config.default_mailbox,
-        }
+        mailbox = mailbox or config.default_mailbox
+        facts: dict[str, Any] = {"endpoint": config.ews_endpoint, "mailbox": mailbox}
         if config.ews_auth == "oauth":
             facts["token"] = self.session.tokens.token_info("ews").model_dump(mode="json")
         else:
             facts["auth_method"] = config.ews_auth
         try:
             version = self.transport.version
-            if config.default_mailbox:
-                self._open_inbox(config.default_mailbox)
+            if mailbox:
+                self._open_inbox(mailbox)
         except EwsBlockedError as error:
-            facts.update(reachable=False, blocked=True, ews_status="blocked", error=error.to_dict())
+            facts.update(reachable=False, blocked=True, ews_status="blocked")
+            facts.update(error=error.to_dict(), probe_error=error)
         except ExchangePackError as error:
-            facts.update(reachable=False, blocked=False, error=error.to_dict())
+            facts.update(reachable=False, blocked=False, error=error.to_dict(), probe_error=error)
             facts["ews_status"] = "unreachable" if error.exit_code in (69, 75) else "reachable"
         else:
             facts.update(
@@ -75,6 +74,7 @@ class EwsBackend:
                 blocked=False,
                 ews_status="reachable",
                 error=None,
+                probe_error=None,
                 server_version=str(version.build),
                 api_version=version.api_version,
             )

@@ -42,19 +42,22 @@ class GraphBackend:
         """The search in every mailbox through ``$batch``, per-mailbox status."""
         return fanout.search_many(self.client, self.folders, addresses, criteria, limit)
 
-    def probe(self) -> dict[str, Any]:
-        """Token facts and ``GET /users/{default}/mailFolders/inbox`` (or ``GET /users``)."""
+    def probe(self, mailbox: str | None = None) -> dict[str, Any]:
+        """Token facts and ``GET /users/{mailbox}/mailFolders/inbox`` (or ``GET /users``)."""
         info = self.session.tokens.token_info("graph")
-        mailbox = self.session.config.default_mailbox
+        mailbox = mailbox or self.session.config.default_mailbox
         result: dict[str, Any] = {"token": info.model_dump(mode="json"), "mailbox": mailbox}
         if mailbox:
-            path = with_query(graph_path("/users/{}/mailFolders/inbox", mailbox), {"$select": "id"})
+            path = with_query(
+                graph_path("/users/{}/mailFolders/inbox", mailbox),
+                {"$select": "id,totalItemCount"},
+            )
         else:
             path = with_query("/users", {"$select": "id", "$top": 1})
         try:
             self.client.get_json(path)
         except ExchangePackError as error:
-            result.update(reachable=False, error=error.to_dict())
+            result.update(reachable=False, error=error.to_dict(), probe_error=error)
         else:
-            result.update(reachable=True, error=None)
+            result.update(reachable=True, error=None, probe_error=None)
         return result
