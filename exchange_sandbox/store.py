@@ -229,6 +229,7 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     id INTEGER PRIMARY KEY, address TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
     type TEXT NOT NULL, guid TEXT NOT NULL UNIQUE, sid TEXT NOT NULL, enabled INTEGER NOT NULL,
     aliases TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS mailboxes_sid ON mailboxes (lower(sid));
 CREATE TABLE IF NOT EXISTS mailbox_aliases (
     alias TEXT PRIMARY KEY, mailbox_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS folders (
@@ -320,7 +321,8 @@ def from_db_time(value: str | None) -> dt.datetime | None:
     """The inverse of ``to_db_time``."""
     if value is None:
         return None
-    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    # fromisoformat is C code, ~10x faster than strptime; Python 3.10's takes no "Z" suffix.
+    return dt.datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=dt.timezone.utc)
 
 
 def utcnow() -> dt.datetime:
