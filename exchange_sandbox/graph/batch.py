@@ -1,8 +1,9 @@
 """Graph JSON batching: ``POST /$batch`` with at most 20 requests, relative URLs, ``dependsOn``.
 
 Each sub-request runs through the tenant's own pipeline (latency, faults, then the Graph
-route with its authentication, permissions and throttling), authorised by the outer request's
-bearer token and counted against the limits on its own, as Graph does.
+route with its permissions and throttling) and is counted against the limits on its own, as
+Graph does. Graph authenticates the batch, not its steps: the outer request's verified claims
+authorise every sub-request.
 """
 
 from __future__ import annotations
@@ -10,19 +11,25 @@ from __future__ import annotations
 import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from email.message import Message as HeaderMap
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..web import Request, Response
 from . import errors
-from .pipeline import GraphCall, GraphRoutes
+from .pipeline import BATCH_CLAIMS, GraphCall, GraphRoutes
 
 if TYPE_CHECKING:
     from ..tenant import Tenant
 
 MAX_REQUESTS = 20
+# Sub-requests of every batch share one pool whose threads live on: a thread (and its SQLite
+# connection, see store.py) per sub-request cost more CPU than the query it ran. Sized so 32
+# full batches (a client's whole connection pool) run every step at once; more steps queue.
+POOL_THREADS = 32 * MAX_REQUESTS
 _FORWARDED = ("Authorization", "client-request-id", "Host")
+_ENTRY_HEADERS = ("content-type", "retry-after", "location", "preference-applied")
 
 
 def _invalid(message: str) -> errors.GraphError:
@@ -102,10 +109,15 @@ def _sub_request(outer: Request, version: str, item: dict[str, Any]) -> Request:
         headers=headers,
         body=raw,
         client_address=outer.client_address,
+        app=outer.app,
+        claims=outer.claims,
+        extra={BATCH_CLAIMS: outer.claims},
     )
 
 
-def _body_of(response: Response) -> Any:
+def _body_of(response: Response) -> bytes | None:
+    """The entry's ``body`` as JSON text: a JSON answer as it is (never parsed and encoded
+    again), anything else base64-encoded, as Graph returns binary content in a batch."""
     raw = (
         bytes(response.body)
         if isinstance(response.body, bytes | bytearray)
@@ -113,26 +125,50 @@ def _body_of(response: Response) -> Any:
     )
     if not raw:
         return None
-    content_type = response.headers.get("Content-Type", "")
-    if content_type.startswith("application/json"):
-        return json.loads(raw)
-    return base64.b64encode(raw).decode("ascii")
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        return raw
+    return b'"' + base64.b64encode(raw) + b'"'
 
 
-def _failed_dependency(item_id: str) -> dict[str, Any]:
-    return {
-        "id": item_id,
-        "status": 424,
-        "body": {
-            "error": {
-                "code": "FailedDependency",
-                "message": "The request depends on a request of this batch that failed.",
+@dataclass
+class _Entry:
+    """One answer of the batch: its status, headers and body (JSON text)."""
+
+    id: str
+    status: int
+    headers: dict[str, str]
+    body: bytes | None = None
+
+    def encoded(self) -> bytes:
+        """The entry as a JSON object; the body is spliced in as the JSON text it already is."""
+        head = {"id": self.id, "status": self.status, "headers": self.headers}
+        text = _dumps(head)
+        if self.body is None:
+            return text
+        return text[:-1] + b',"body":' + self.body + b"}"
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _failed_dependency(item_id: str) -> _Entry:
+    return _Entry(
+        item_id,
+        424,
+        {},
+        _dumps(
+            {
+                "error": {
+                    "code": "FailedDependency",
+                    "message": "The request depends on a request of this batch that failed.",
+                }
             }
-        },
-    }
+        ),
+    )
 
 
-def _run_one(tenant: Tenant, call: GraphCall, item: dict[str, Any]) -> dict[str, Any]:
+def _run_one(tenant: Tenant, call: GraphCall, item: dict[str, Any]) -> _Entry:
     """One sub-request through the tenant's pipeline, as a batch response entry."""
     sub = _sub_request(call.request, call.version, item)
     if sub.path.rstrip("/").endswith("/$batch"):
@@ -145,45 +181,37 @@ def _run_one(tenant: Tenant, call: GraphCall, item: dict[str, Any]) -> dict[str,
                 errors.GraphError(503, "ServiceUnavailable", "The service is unavailable."),
                 sub,
             )
-    result: dict[str, Any] = {
-        "id": str(item["id"]),
-        "status": response.status,
-        "headers": {
-            k: v
-            for k, v in response.headers.items()
-            if k.lower() in ("content-type", "retry-after", "location", "preference-applied")
-        },
-    }
-    body = _body_of(response)
-    if body is not None:
-        result["body"] = body
-    return result
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _ENTRY_HEADERS}
+    return _Entry(str(item["id"]), response.status, headers, _body_of(response))
 
 
-def run_batch(tenant: Tenant, call: GraphCall) -> Response:
+def run_batch(tenant: Tenant, call: GraphCall, pool: ThreadPoolExecutor) -> Response:
     """POST /$batch.
 
     Like Graph, independent sub-requests run concurrently (each with its own latency,
     faults and throttling); a request that ``dependsOn`` others waits for them."""
     items = _validated(call.json_body())
     failed: set[str] = set()
-    by_id: dict[str, dict[str, Any]] = {}
-    with ThreadPoolExecutor(max_workers=MAX_REQUESTS, thread_name_prefix="batch") as pool:
-        for wave in _waves(items):
-            runnable = []
-            for item in wave:
-                if any(str(d) in failed for d in item.get("dependsOn") or []):
-                    by_id[str(item["id"])] = _failed_dependency(str(item["id"]))
-                else:
-                    runnable.append(item)
-            for result in pool.map(lambda item: _run_one(tenant, call, item), runnable):
-                by_id[result["id"]] = result
-            failed.update(i for i, r in by_id.items() if r["status"] >= 400)
+    by_id: dict[str, _Entry] = {}
+    for wave in _waves(items):
+        running = []
+        for item in wave:
+            item_id = str(item["id"])
+            if any(str(d) in failed for d in item.get("dependsOn") or []):
+                by_id[item_id] = _failed_dependency(item_id)
+            else:
+                running.append(pool.submit(_run_one, tenant, call, item))
+        for future in running:
+            entry = future.result()
+            by_id[entry.id] = entry
+        failed.update(i for i, entry in by_id.items() if entry.status >= 400)
     # Graph does not promise an order; answering in execution order shows the dependencies.
-    return Response.json(200, {"responses": list(by_id.values())})
+    body = b'{"responses":[' + b",".join(e.encoded() for e in by_id.values()) + b"]}"
+    return Response(200, {"Content-Type": "application/json; charset=utf-8"}, body)
 
 
 def register(routes: GraphRoutes) -> None:
     """Adds ``/$batch``."""
     tenant = routes.tenant
-    routes.add("POST", "/$batch", lambda call: run_batch(tenant, call), (), target="none")
+    pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="graph-batch")
+    routes.add("POST", "/$batch", lambda call: run_batch(tenant, call, pool), (), target="none")

@@ -27,6 +27,8 @@ Target = Literal["mailbox", "directory", "none"]
 Handler = Callable[["GraphCall"], Response]
 
 VERSIONS = ("v1.0", "beta")
+# Request.extra key: the verified claims of the $batch a sub-request belongs to.
+BATCH_CLAIMS = "batch_claims"
 PURGES = "recoverableitemspurges"  # where permanentDelete puts items; hidden from Graph
 
 # Placeholders usable in route templates, and what they match.
@@ -250,10 +252,7 @@ class GraphRoutes:
         throttled_mailbox: Mailbox | None = None
         admitted = False
         try:
-            try:
-                claims = self.tenant.authenticate(request, "graph")
-            except TokenError as exc:
-                raise errors.invalid_token(exc.reason) from None
+            claims = request.extra.get(BATCH_CLAIMS) or self._authenticate(request)
             if route.roles and not self.tenant.has_role(claims, *route.roles):
                 raise errors.access_denied()
             call = GraphCall(
@@ -282,6 +281,12 @@ class GraphRoutes:
         else:  # streamed: the request holds its concurrency slot until the last chunk is sent
             response.body = self._release_after(request, response.body)
         return response
+
+    def _authenticate(self, request: Request) -> dict[str, Any]:
+        try:
+            return self.tenant.authenticate(request, "graph")
+        except TokenError as exc:
+            raise errors.invalid_token(exc.reason) from None
 
     def _release_after(self, request: Request, body: Iterable[bytes]) -> Iterator[bytes]:
         try:
