@@ -46,6 +46,9 @@ STORE_FILE = "tenant.sqlite"
 # What Exchange Server's EWS virtual directory offers to a client without credentials.
 EWS_CHALLENGE = 'Negotiate, NTLM, Basic realm="127.0.0.1"'
 _SEEDED_KEY = "sandbox.seeded"  # the seed this state was built from
+# Request.extra keys a caller running requests on the tenant's behalf ($batch) may set:
+LATENCY_WAITED = "latency_waited"  # the request's latency was already waited for
+HELD_SLOTS = "held_slots"  # a list that keeps the request's concurrency slots past its answer
 _SERVICE_ACCOUNT_KEY = "service_account"
 
 
@@ -316,13 +319,26 @@ class Tenant:
         retry_after = self.throttler.acquire(key, limit)
         if retry_after is not None:
             return Throttled(retry_after)
-        request.extra.setdefault("throttle_keys", []).append(key)
+        held = request.extra.get(HELD_SLOTS)
+        if held is not None:  # the caller frees them with release_slots
+            held.append(key)
+        else:
+            request.extra.setdefault("throttle_keys", []).append(key)
         return None
 
     def release(self, request: Request) -> None:
         """Ends the request's concurrent slots (safe to call twice; the pipeline calls it too)."""
-        for key in request.extra.pop("throttle_keys", []):
+        self.release_slots(request.extra.pop("throttle_keys", []))
+
+    def release_slots(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """Ends concurrent slots a caller held with ``HELD_SLOTS``."""
+        for key in keys:
             self.throttler.release(key)
+
+    def wait_latency(self) -> None:
+        """Waits the configured ``--latency-ms``, as every request does before it is answered."""
+        if self.settings.latency_ms > 0:
+            time.sleep(self.settings.latency_ms / 1000)
 
     # -- the pipeline --------------------------------------------------------------------------
     def _build_router(self) -> Router:
@@ -363,8 +379,8 @@ class Tenant:
             self.release(request)
 
     def _answer(self, request: Request) -> Response:
-        if self.settings.latency_ms > 0:
-            time.sleep(self.settings.latency_ms / 1000)
+        if not request.extra.get(LATENCY_WAITED):
+            self.wait_latency()
         match = self.router.match(request.method, request.path)
         if match is not None:
             request.operation = match[2]

@@ -1,21 +1,30 @@
 """Graph JSON batching: ``POST /$batch`` with at most 20 requests, relative URLs, ``dependsOn``.
 
-Each sub-request runs through the tenant's own pipeline (latency, faults, then the Graph
-route with its permissions and throttling) and is counted against the limits on its own, as
-Graph does. Graph authenticates the batch, not its steps: the outer request's verified claims
-authorise every sub-request.
+Each sub-request runs through the tenant's own pipeline (faults, then the Graph route with its
+permissions and throttling) and is counted against the limits on its own, as Graph does. Graph
+authenticates the batch, not its steps: the outer request's verified claims authorise every
+sub-request.
+
+Sub-requests that do not depend on each other run side by side in Graph, so here they share
+one latency wait and hold their concurrency slots together until the last of them is answered
+(five to one mailbox: the fifth is over Outlook's limit of four). Their handlers then run one
+after another under one lock for the whole tenant: a handler is short CPU work, and run on many
+threads at once, SQLite's release of the GIL at every row handed the interpreter from thread to
+thread, which made each sub-request cost two to three times the CPU. (A delay injected on a
+sub-request therefore also delays the batches waiting behind it.)
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from email.message import Message as HeaderMap
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..tenant import HELD_SLOTS, LATENCY_WAITED
 from ..web import Request, Response
 from . import errors
 from .pipeline import BATCH_CLAIMS, GraphCall, GraphRoutes
@@ -24,10 +33,6 @@ if TYPE_CHECKING:
     from ..tenant import Tenant
 
 MAX_REQUESTS = 20
-# Sub-requests of every batch share one pool whose threads live on: a thread (and its SQLite
-# connection, see store.py) per sub-request cost more CPU than the query it ran. Sized so 32
-# full batches (a client's whole connection pool) run every step at once; more steps queue.
-POOL_THREADS = 32 * MAX_REQUESTS
 _FORWARDED = ("Authorization", "client-request-id", "Host")
 _ENTRY_HEADERS = ("content-type", "retry-after", "location", "preference-applied")
 
@@ -79,7 +84,9 @@ def _waves(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return waves
 
 
-def _sub_request(outer: Request, version: str, item: dict[str, Any]) -> Request:
+def _sub_request(
+    outer: Request, version: str, item: dict[str, Any], held: list[tuple[str, str, str]]
+) -> Request:
     url = str(item["url"])
     if url.lower().startswith(("http://", "https://")):
         split = urlsplit(url)
@@ -111,7 +118,7 @@ def _sub_request(outer: Request, version: str, item: dict[str, Any]) -> Request:
         client_address=outer.client_address,
         app=outer.app,
         claims=outer.claims,
-        extra={BATCH_CLAIMS: outer.claims},
+        extra={BATCH_CLAIMS: outer.claims, LATENCY_WAITED: True, HELD_SLOTS: held},
     )
 
 
@@ -168,14 +175,15 @@ def _failed_dependency(item_id: str) -> _Entry:
     )
 
 
-def _run_one(tenant: Tenant, call: GraphCall, item: dict[str, Any]) -> _Entry:
+def _run_one(
+    tenant: Tenant, call: GraphCall, item: dict[str, Any], held: list[tuple[str, str, str]]
+) -> _Entry:
     """One sub-request through the tenant's pipeline, as a batch response entry."""
-    sub = _sub_request(call.request, call.version, item)
+    sub = _sub_request(call.request, call.version, item, held)
     if sub.path.rstrip("/").endswith("/$batch"):
         response = errors.error_response(_invalid("A batch cannot contain a batch."), sub)
     else:
         response = tenant(sub)
-        tenant.release(sub)
         if response.status == 0:  # an injected connection reset: the gateway reports it
             response = errors.error_response(
                 errors.GraphError(503, "ServiceUnavailable", "The service is unavailable."),
@@ -185,25 +193,37 @@ def _run_one(tenant: Tenant, call: GraphCall, item: dict[str, Any]) -> _Entry:
     return _Entry(str(item["id"]), response.status, headers, _body_of(response))
 
 
-def run_batch(tenant: Tenant, call: GraphCall, pool: ThreadPoolExecutor) -> Response:
+def _run_wave(
+    tenant: Tenant, call: GraphCall, wave: list[dict[str, Any]], handlers: threading.Lock
+) -> list[_Entry]:
+    """Requests that run side by side: one latency, slots held until all are answered."""
+    tenant.wait_latency()
+    held: list[tuple[str, str, str]] = []
+    try:
+        with handlers:
+            return [_run_one(tenant, call, item, held) for item in wave]
+    finally:
+        tenant.release_slots(held)
+
+
+def run_batch(tenant: Tenant, call: GraphCall, handlers: threading.Lock) -> Response:
     """POST /$batch.
 
-    Like Graph, independent sub-requests run concurrently (each with its own latency,
-    faults and throttling); a request that ``dependsOn`` others waits for them."""
+    Like Graph, independent sub-requests run together (each with its own faults and
+    throttling); a request that ``dependsOn`` others waits for them."""
     items = _validated(call.json_body())
     failed: set[str] = set()
     by_id: dict[str, _Entry] = {}
     for wave in _waves(items):
-        running = []
+        runnable = []
         for item in wave:
             item_id = str(item["id"])
             if any(str(d) in failed for d in item.get("dependsOn") or []):
                 by_id[item_id] = _failed_dependency(item_id)
             else:
-                running.append(pool.submit(_run_one, tenant, call, item))
-        for future in running:
-            entry = future.result()
-            by_id[entry.id] = entry
+                runnable.append(item)
+        if runnable:
+            by_id.update((e.id, e) for e in _run_wave(tenant, call, runnable, handlers))
         failed.update(i for i, entry in by_id.items() if entry.status >= 400)
     # Graph does not promise an order; answering in execution order shows the dependencies.
     body = b'{"responses":[' + b",".join(e.encoded() for e in by_id.values()) + b"]}"
@@ -213,5 +233,5 @@ def run_batch(tenant: Tenant, call: GraphCall, pool: ThreadPoolExecutor) -> Resp
 def register(routes: GraphRoutes) -> None:
     """Adds ``/$batch``."""
     tenant = routes.tenant
-    pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="graph-batch")
-    routes.add("POST", "/$batch", lambda call: run_batch(tenant, call, pool), (), target="none")
+    handlers = threading.Lock()
+    routes.add("POST", "/$batch", lambda call: run_batch(tenant, call, handlers), (), target="none")

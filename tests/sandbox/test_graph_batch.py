@@ -130,3 +130,23 @@ def test_each_sub_request_is_throttled_on_its_own(
     assert by_id["bob"]["headers"]["Retry-After"] == "3"
     assert by_id["bob"]["body"]["error"]["code"] == "ApplicationThrottled"
     assert by_id["alice"]["status"] == by_id["carol"]["status"] == 200
+
+
+def test_sub_requests_to_one_mailbox_share_its_four_concurrent_slots(
+    fresh_sandbox: Sandbox, graph: GraphClient
+) -> None:
+    fresh_sandbox.settings(throttle="microsoft")
+    try:
+        steps = [_get(str(i), f"{ALICE}/messages?$top=1") for i in range(5)]
+        steps.append(_get("bob", "/users/bob@contoso.com/messages?$top=1"))
+        steps.append(_get("later", f"{ALICE}/messages?$top=1", dependsOn=["0"]))
+        body = graph.ok("POST", "/$batch", json={"requests": steps})
+        by_id = {r["id"]: r for r in body["responses"]}
+        # The five run side by side: Outlook's limit of four per app and mailbox refuses one.
+        assert sorted(by_id[str(i)]["status"] for i in range(5)) == [200, 200, 200, 200, 429]
+        assert by_id["4"]["body"]["error"]["code"] == "ApplicationThrottled"
+        assert by_id["4"]["headers"]["Retry-After"]
+        assert by_id["bob"]["status"] == 200
+        assert by_id["later"]["status"] == 200  # the first wave's slots were given back
+    finally:
+        fresh_sandbox.settings(throttle="off")
