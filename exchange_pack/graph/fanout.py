@@ -1,25 +1,36 @@
 """search_many on Graph: the same search in many mailboxes through ``$batch``.
 
-Each round sends one sub-request per mailbox still needing a page, 20 per ``$batch``, at most
-``CONCURRENCY`` batches in flight on the shared session (Outlook allows 4 concurrent requests
-per app and mailbox). Throttled sub-requests are retried on their own by the transport; a
-mailbox that fails gets its status while the others still answer.
+Work is cut into ``$batch`` requests of 20 sub-requests, one per mailbox, and up to
+``CONCURRENCY`` of them stay in flight on the shared session. When all folders are searched,
+each mailbox with hits needs its folder listing (its folders name the hits): listings go out
+beside the searches still running, never in a second round after them. Throttled
+sub-requests are retried on their own by the transport; a mailbox that fails gets its status
+while the others still answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from ..errors import ExchangePackError
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .folders import FolderDirectory, well_known
 from .search import Check, message_query, summaries
-from .transport import BatchRequest, GraphClient
+from .transport import BATCH_LIMIT, BatchRequest, BatchResponse, GraphClient
 
-CONCURRENCY = 4
+# Outlook's limit of 4 concurrent requests is per app AND mailbox, and a mailbox has at most two
+# sub-requests in flight here (a search page and its folder listing), so the mailbox limit
+# never caps the batches in flight. Each batch in flight holds one connection of the
+# session's pool of 32 (exchange_pack/session.py HTTP_POOL_SIZE): 16 keeps every batch on a
+# pooled keep-alive connection with room to spare, and 16 x 20 = 320 mailboxes at once covers
+# the 1,000-mailbox fan-out in four waves.
+CONCURRENCY = 16
 
 
 @dataclass
@@ -64,16 +75,85 @@ def _start(
         return search
 
 
-def _round(client: GraphClient, searches: list[MailboxSearch]) -> None:
-    pending = [s for s in searches if s.link]
-    requests = [BatchRequest(id=str(i), url=s.link or "") for i, s in enumerate(pending)]
-    answers = client.batch(requests, concurrency=CONCURRENCY)
-    for request, search in zip(requests, pending, strict=True):
-        answer = answers[request.id]
-        if answer.ok and isinstance(answer.body, dict):
-            search.take(client, answer.body)
-        else:
-            search.fail(answer.error(request))
+class _Pipeline:
+    """Keeps up to ``CONCURRENCY`` ``$batch`` requests in flight: full batches of search pages,
+    then of folder listings for mailboxes done with hits; a slot that would sit idle lists the
+    folders of mailboxes still being searched, so the listings ride in the searches' round."""
+
+    def __init__(self, client: GraphClient, folders: FolderDirectory, name_folders: bool):
+        self.client = client
+        self.folders = folders
+        self.name_folders = name_folders
+        self.searches: deque[MailboxSearch] = deque()
+        self.listings: deque[str] = deque()  # done with hits, folders not listed yet
+        self.unlisted: dict[str, None] = {}  # still searching, folders not listed yet
+        self.listed: set[str] = set()
+        self.searching = 0  # search batches in flight: their answers may queue more work
+
+    def run(self, searches: Sequence[MailboxSearch]) -> None:
+        """Sends every page and listing the searches need; returns when all are answered."""
+        self.searches.extend(s for s in searches if s.link)
+        if self.name_folders:
+            self.unlisted = dict.fromkeys(s.address for s in self.searches)
+        in_flight: dict[Future[Any], Callable[[Any], None]] = {}
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            while True:
+                while len(in_flight) < CONCURRENCY and (job := self._next_job()) is not None:
+                    work, done = job
+                    in_flight[pool.submit(work)] = done
+                if not in_flight:
+                    return
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    in_flight.pop(future)(future.result())
+
+    def _next_job(self) -> tuple[Callable[[], Any], Callable[[Any], None]] | None:
+        # A part-filled batch goes out only when no search in flight could still fill it.
+        last_call = self.searching == 0
+        if len(self.searches) >= BATCH_LIMIT or (last_call and self.searches):
+            return self._search_job()
+        if len(self.listings) >= BATCH_LIMIT or (last_call and self.listings):
+            return self._listing_job([self.listings.popleft() for _ in self._take(self.listings)])
+        if self.unlisted:  # an idle slot: list ahead for mailboxes whose search is in flight
+            return self._listing_job(list(islice(self.unlisted, BATCH_LIMIT)))
+        return None
+
+    @staticmethod
+    def _take(queue: deque[Any]) -> range:
+        return range(min(BATCH_LIMIT, len(queue)))
+
+    def _search_job(self) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+        chunk = [self.searches.popleft() for _ in self._take(self.searches)]
+        requests = [BatchRequest(id=str(i), url=s.link or "") for i, s in enumerate(chunk)]
+        self.searching += 1
+        return partial(self.client.batch_round, requests), partial(self._searched, requests, chunk)
+
+    def _listing_job(self, mailboxes: list[str]) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+        self.listed.update(mailboxes)
+        for mailbox in mailboxes:
+            self.unlisted.pop(mailbox, None)
+        return partial(self.folders.prefetch, mailboxes), lambda _: None
+
+    def _searched(
+        self,
+        requests: list[BatchRequest],
+        chunk: list[MailboxSearch],
+        answers: dict[str, BatchResponse],
+    ) -> None:
+        self.searching -= 1
+        for request, search in zip(requests, chunk, strict=True):
+            answer = answers[request.id]
+            if answer.ok and isinstance(answer.body, dict):
+                search.take(self.client, answer.body)
+            else:
+                search.fail(answer.error(request))
+            if search.link:
+                self.searches.append(search)
+                continue
+            self.unlisted.pop(search.address, None)
+            if search.items and self.name_folders and search.address not in self.listed:
+                self.listed.add(search.address)
+                self.listings.append(search.address)
 
 
 def search_many(
@@ -83,13 +163,11 @@ def search_many(
     criteria: SearchCriteria,
     limit: int,
 ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
-    """One search per mailbox (rounds of ``$batch``), then one ``$batch`` of folder listings
-    per 20 mailboxes with results to name the folders."""
+    """One search per mailbox (pages through ``$batch``) and, when all folders are searched,
+    one folder listing per mailbox with hits to name the folders, in the same stream of
+    batches."""
     searches = [_start(folders, address, criteria, limit) for address in addresses]
-    while any(search.link for search in searches):
-        _round(client, searches)
-    if criteria.folder is None:
-        folders.prefetch([s.address for s in searches if s.items], concurrency=CONCURRENCY)
+    _Pipeline(client, folders, name_folders=criteria.folder is None).run(searches)
     results = []
     for search in searches:
         found = summaries(
