@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from .tenant import Settings, Tenant
+from .throttle import GRAPH_OUTLOOK, Limit
 from .web import SandboxHTTPServer, is_loopback
 
 _SEED = re.compile(r"demo|none|bulk:[1-9][0-9]*:[0-9]+")
@@ -38,6 +39,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _limit(value: str) -> Limit:
+    try:
+        return Limit.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``exchange-sandbox`` command line."""
     parser = argparse.ArgumentParser(
@@ -54,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=_seed, default="demo", help="demo | none | bulk:M:N")
     serve.add_argument("--latency-ms", type=_non_negative, default=0)
     serve.add_argument("--throttle", choices=("microsoft", "off"), default="off")
+    serve.add_argument(
+        "--graph-mailbox-limit",
+        type=_limit,
+        default=GRAPH_OUTLOOK,
+        metavar="CONCURRENT:REQUESTS:SECONDS",
+        help="with --throttle microsoft: Graph's budget per app and mailbox "
+        "(default Outlook's 4:10000:600; lower it to rehearse throttling)",
+    )
     serve.add_argument("--token-lifetime", type=_positive, default=3599, metavar="SECONDS")
     serve.add_argument("--schema-dir", type=Path, default=None, help="EWS XSD dir to validate")
     serve.add_argument("--ews-blocked", action="store_true", help="EWS answers 403 (EXO 2026)")
@@ -84,6 +100,7 @@ def serve(args: argparse.Namespace) -> int:
         token_lifetime=args.token_lifetime,
         schema_dir=args.schema_dir.resolve() if args.schema_dir else None,
         ews_blocked=args.ews_blocked,
+        graph_limit=args.graph_mailbox_limit,
     )
     tenant = Tenant(settings)
     server = SandboxHTTPServer(

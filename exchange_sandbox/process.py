@@ -31,6 +31,7 @@ _FLAGS = {
     "seed": "--seed",
     "latency_ms": "--latency-ms",
     "throttle": "--throttle",
+    "graph_mailbox_limit": "--graph-mailbox-limit",
     "token_lifetime": "--token-lifetime",
     "schema_dir": "--schema-dir",
 }

@@ -32,7 +32,7 @@ from .identity import EWS_RESOURCE, GRAPH_RESOURCE, TokenInvalid, TokenService
 from .requestlog import RequestLog
 from .seeds import seed
 from .store import App, Mailbox, Store
-from .throttle import EWS_EXCHANGE_ONLINE, GRAPH_OUTLOOK, Throttler
+from .throttle import EWS_EXCHANGE_ONLINE, GRAPH_OUTLOOK, Limit, Throttler
 from .tls import ensure_client_certificate, ensure_server_tls, ensure_signing_key, load_key_pair
 from .web import Request, Response, Router
 
@@ -78,6 +78,9 @@ class Settings:
     token_lifetime: int = 3599
     schema_dir: Path | None = None
     ews_blocked: bool = False
+    # Graph's per app + mailbox budget under ``throttle="microsoft"``; lowered only to rehearse
+    # throttling (benches), Outlook's own limits otherwise.
+    graph_limit: Limit = GRAPH_OUTLOOK
 
 
 @dataclass
@@ -315,7 +318,7 @@ class Tenant:
         if self.settings.throttle != "microsoft":
             return None
         key = (audience, request.app or "-", mailbox.address if mailbox else "-")
-        limit = GRAPH_OUTLOOK if audience == "graph" else EWS_EXCHANGE_ONLINE
+        limit = self.settings.graph_limit if audience == "graph" else EWS_EXCHANGE_ONLINE
         retry_after = self.throttler.acquire(key, limit)
         if retry_after is not None:
             return Throttled(retry_after)

@@ -24,6 +24,17 @@ class Limit:
     window_seconds: float
     concurrency_retry_after: float = 1.0
 
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        """``CONCURRENT:REQUESTS:SECONDS``, e.g. ``4:10000:600`` (Outlook's own limits)."""
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError("give CONCURRENT:REQUESTS:SECONDS, e.g. 4:10000:600")
+        concurrency, requests, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+        if concurrency < 1 or requests < 1 or seconds <= 0:
+            raise ValueError("each of CONCURRENT:REQUESTS:SECONDS must be positive")
+        return cls(concurrency, requests, seconds)
+
 
 GRAPH_OUTLOOK = Limit(concurrency=4, window_requests=10_000, window_seconds=600)
 EWS_EXCHANGE_ONLINE = Limit(concurrency=27, window_requests=10_000, window_seconds=600)

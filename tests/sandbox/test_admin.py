@@ -14,6 +14,7 @@ import requests
 from exchange_sandbox.faults import Fault
 from exchange_sandbox.process import Sandbox, SandboxError
 from exchange_sandbox.tenant import Settings, Tenant, Throttled
+from exchange_sandbox.throttle import Limit
 from exchange_sandbox.web import Request, Response
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -314,3 +315,17 @@ def test_throttle_fault_on_graph_is_429_application_throttled(
     log = [e for e in fresh_sandbox.requests() if e["path"].endswith("/messages")]
     assert [e["status"] for e in log] == [429, 200]
     assert log[0]["mailbox"] == "alice@contoso.com"
+
+
+def test_a_lowered_graph_budget_throttles_the_second_request(local_tenant: Tenant) -> None:
+    local_tenant.settings.throttle = "microsoft"
+    local_tenant.settings.graph_limit = Limit.parse("4:1:30")
+    mailbox = local_tenant.store.add_mailbox("carol@contoso.com", "Carol")
+    first, second = _request("GET", "/v1.0/users"), _request("GET", "/v1.0/users")
+    first.app = second.app = "app-1"
+    assert local_tenant.throttle(first, "graph", mailbox) is None
+    local_tenant.release(first)
+    verdict = local_tenant.throttle(second, "graph", mailbox)
+    assert isinstance(verdict, Throttled) and 1 <= verdict.retry_after_seconds <= 30
+    with pytest.raises(ValueError):
+        Limit.parse("4:0:600")
