@@ -317,6 +317,10 @@ class Tenant:
             return Throttled(float(injected))
         if self.settings.throttle != "microsoft":
             return None
+        if audience == "graph" and mailbox is None:
+            # Outlook's limits are per app AND mailbox: directory calls and the $batch envelope
+            # (its sub-requests count one by one) fall under Graph's global limits instead.
+            return None
         key = (audience, request.app or "-", mailbox.address if mailbox else "-")
         limit = self.settings.graph_limit if audience == "graph" else EWS_EXCHANGE_ONLINE
         retry_after = self.throttler.acquire(key, limit)
