@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from exchange_pack.actions.outputs import CopyResult
-from exchange_pack.actions.targets import message_ref_of, resolve_message
+from exchange_pack.actions.targets import completed, locate_message, message_ref_of
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
 
@@ -18,8 +18,9 @@ ACTION_ID = "copy_email"
 
 
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
-    """Copies the message and returns the copy's ids."""
-    mailbox, message = resolve_message(ctx.session, params, config)
+    """Copies the message and returns the copy's ids; a source given by backend id takes its
+    subject and internet_message_id from the copy (Graph: the copy's answer, no GET first)."""
+    mailbox, message = locate_message(ctx.session, params, config)
     destination_mailbox = params.get("destination_mailbox") or mailbox.address
     other_mailbox = destination_mailbox.lower() != mailbox.address.lower()
     copy = mailbox.copy(
@@ -28,7 +29,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
         destination_mailbox if other_mailbox else None,
     )
     result = CopyResult(
-        source=message_ref_of(message),
+        source=completed(message, copy.internet_message_id, copy.subject),
         copy=message_ref_of(copy),
         destination_mailbox=copy.mailbox,
         destination_folder=params["destination_folder"],

@@ -12,7 +12,7 @@ from typing import Any
 from exchange_pack.actions.attachments import require_selection, select_attachments
 from exchange_pack.actions.deletion import raise_when_all_failed
 from exchange_pack.actions.outputs import AttachmentRemoval, DeleteAttachmentsResult
-from exchange_pack.actions.targets import message_ref_of, resolve_message
+from exchange_pack.actions.targets import mailbox_of, message_ref
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.errors import AttachmentNotFoundError, ExchangePackError
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
@@ -24,8 +24,9 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
     """Removes each chosen attachment and reports its status."""
     ids, names = params.get("attachment_ids"), params.get("attachment_names")
     require_selection(ids, names, params["all_attachments"])
-    mailbox, message = resolve_message(ctx.session, params, config)
-    chosen = select_attachments(mailbox.attachments(message), ids, names, ctx.warn)
+    mailbox = ctx.session.backend.mailbox(mailbox_of(params, config))
+    message, found = mailbox.message_attachments(message_ref(params))
+    chosen = select_attachments(found, ids, names, ctx.warn)
     dry_run = params["dry_run"]
     removals: list[AttachmentRemoval] = []
     errors: list[ExchangePackError | None] = []
@@ -50,9 +51,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
     failed = sum(r.status == "failed" for r in removals)
     done = len(removals) - failed
     verb = "Would remove" if dry_run else "Removed"
-    result = DeleteAttachmentsResult(
-        message=message_ref_of(message), dry_run=dry_run, attachments=removals
-    )
+    result = DeleteAttachmentsResult(message=message, dry_run=dry_run, attachments=removals)
     return ActionResult(
         data=result,
         message=f"{verb} {done} of {len(removals)} attachments from {message.subject!r}.",

@@ -1,7 +1,7 @@
 """Download Mail As EML: the full MIME of a message saved under output_dir as ``.eml``.
 
 Graph: ``GET .../messages/{id}/$value``; EWS: GetItem with IncludeMimeContent. Streamed to disk
-with SHA-256, SHA-1 and MD5 computed on the way, then the header block summarized.
+with SHA-256, SHA-1 and MD5 computed on the way; the header block is summarized as it passes.
 """
 
 from __future__ import annotations
@@ -9,10 +9,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from exchange_pack.actions.eml import header_summary
+from exchange_pack.actions.eml import (
+    parse_header_block,
+    peek_header_block,
+    reference_fields,
+    summary_of,
+)
 from exchange_pack.actions.files import INLINE_CONTENT_LIMIT, FileTooLargeError, OutputFolder
 from exchange_pack.actions.outputs import EmlResult
-from exchange_pack.actions.targets import message_ref_of, resolve_message
+from exchange_pack.actions.targets import completed, locate_message
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.errors import InputError
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
@@ -21,12 +26,18 @@ ACTION_ID = "download_mail_as_eml"
 
 
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
-    """Writes ``<subject>.eml`` and reports its path, size, digests and header summary."""
-    mailbox, message = resolve_message(ctx.session, params, config)
+    """Writes ``<subject>.eml`` and reports its path, size, digests and header summary.
+
+    Given a backend id, the one request is the MIME download: the subject and Message-ID of
+    the output's reference come from its header block, read before the file is named."""
+    mailbox, located = locate_message(ctx.session, params, config)
     limit = params["max_size_bytes"]
     folder = OutputFolder(ctx.output_dir)
     try:
-        with mailbox.open_mime(message) as chunks:
+        with mailbox.open_mime(located) as stream:
+            block, chunks = peek_header_block(stream)
+            parsed = parse_header_block(block)
+            message = completed(located, *reference_fields(parsed))
             digest = folder.write(
                 message.subject or "message",
                 chunks,
@@ -38,8 +49,8 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
         raise _too_large(error.size, error.limit) from None
     if params["include_content"] and digest.content_base64 is None:
         ctx.warn(f"Content not included (over {INLINE_CONTENT_LIMIT} bytes); see {digest.path}.")
-    headers = header_summary(digest.path)
-    result = EmlResult(message=message_ref_of(message), file=digest, headers=headers)
+    headers = summary_of(parsed)
+    result = EmlResult(message=message, file=digest, headers=headers)
     return ActionResult(
         data=result,
         message=f"Saved {digest.file_name} ({digest.size} bytes, SHA-256 {digest.sha256}).",

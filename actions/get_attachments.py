@@ -12,7 +12,7 @@ from typing import Any
 from exchange_pack.actions.attachments import save_attachments, select_attachments
 from exchange_pack.actions.files import OutputFolder
 from exchange_pack.actions.outputs import AttachmentsResult
-from exchange_pack.actions.targets import message_ref_of, resolve_message
+from exchange_pack.actions.targets import mailbox_of, message_ref
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
 
@@ -21,9 +21,10 @@ ACTION_ID = "get_attachments"
 
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
     """Writes each chosen attachment to its own safe, unique file and reports its digests."""
-    mailbox, message = resolve_message(ctx.session, params, config)
+    mailbox = ctx.session.backend.mailbox(mailbox_of(params, config))
+    message, found = mailbox.message_attachments(message_ref(params))
     chosen = select_attachments(
-        mailbox.attachments(message),
+        found,
         params.get("attachment_ids"),
         params.get("attachment_names"),
         ctx.warn,
@@ -41,9 +42,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
     skipped = [a for a in saved if a.skipped_reason]
     for attachment in skipped:
         ctx.warn(f"{attachment.name}: {attachment.skipped_reason}.")
-    result = AttachmentsResult(
-        message=message_ref_of(message), output_dir=str(folder.root), attachments=saved
-    )
+    result = AttachmentsResult(message=message, output_dir=str(folder.root), attachments=saved)
     return ActionResult(
         data=result,
         message=f"Saved {len(saved) - len(skipped)} of {len(saved)} attachments to {folder.root}.",

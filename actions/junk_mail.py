@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from exchange_pack.actions.outputs import JunkOutcome
-from exchange_pack.actions.targets import resolve_message
+from exchange_pack.actions.targets import locate_message
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.models import MessageRef
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
@@ -21,25 +21,27 @@ ACTION_ID = "junk_mail"
 
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
     """Marks the message and reports where it went and whether the sender is blocked."""
-    mailbox, message = resolve_message(ctx.session, params, config)
+    mailbox, message = locate_message(ctx.session, params, config)
     outcome = mailbox.mark_junk(
         message,
         is_junk=params["is_junk"],
         move=params["move"],
         block_sender=params["block_sender"],
     )
-    sender = message.from_ or message.sender
+    known_sender = message.from_ or message.sender
+    sender = outcome.sender or (known_sender.address if known_sender else None)
+    subject = outcome.subject if outcome.subject is not None else message.subject
     result = JunkOutcome(
         message=MessageRef(
             mailbox=outcome.mailbox,
             id=outcome.id,
             internet_message_id=outcome.internet_message_id or message.internet_message_id,
-            subject=message.subject,
+            subject=subject,
         ),
         original_id=message.id,
         is_junk=outcome.is_junk,
         moved_to=outcome.moved_to,
-        sender=sender.address if sender else None,
+        sender=sender,
         sender_blocked=outcome.sender_blocked,
     )
     verdict = "junk" if outcome.is_junk else "not junk"
@@ -47,7 +49,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
     blocked = {True: ", sender blocked", False: ", sender not blocked", None: ""}
     return ActionResult(
         data=result,
-        message=f"Marked {message.subject!r} as {verdict}{moved}{blocked[outcome.sender_blocked]}.",
+        message=f"Marked {subject!r} as {verdict}{moved}{blocked[outcome.sender_blocked]}.",
         summary={
             "moved": outcome.moved_to is not None,
             "sender_blocked": bool(outcome.sender_blocked),

@@ -12,7 +12,7 @@ from typing import Any
 
 from exchange_pack.actions.drafts import outgoing_message
 from exchange_pack.actions.outputs import ReplyResult
-from exchange_pack.actions.targets import message_ref_of, resolve_message
+from exchange_pack.actions.targets import locate_message, message_ref_of
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
 
@@ -22,7 +22,7 @@ ACTION_ID = "reply_to_email"
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
     """Sends the reply once and reports its internet_message_id."""
     draft = outgoing_message(params)
-    mailbox, message = resolve_message(ctx.session, params, config)
+    mailbox, message = locate_message(ctx.session, params, config, resolved=True)
     reply = mailbox.reply(message, draft, reply_all=params["reply_all"])
     result = ReplyResult(
         in_reply_to=message_ref_of(message),

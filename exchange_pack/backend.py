@@ -37,11 +37,26 @@ def is_internet_message_id(ref: str) -> bool:
     return ref.startswith("<") and ref.endswith(">") and "@" in ref
 
 
+def is_unresolved(message: MessageRef) -> bool:
+    """A reference built from a backend id alone: subject and internet_message_id not read."""
+    return message.internet_message_id is None and message.subject is None
+
+
 class MailboxBackend(Protocol):
     address: str
 
     def resolve(self, ref: str) -> MessageSummary:
         """The message named by a backend id or internet_message_id (MessageNotFoundError)."""
+
+    def reference(self, ref: str, *, resolved: bool = False) -> MessageSummary:
+        """The message's reference as cheaply as the backend has it: a backend id unresolved
+        (no request; only ``id`` known, in this backend's form) unless ``resolved`` (one
+        read); an internet_message_id in its one lookup, with the reference fields, folder
+        and sender (EWS FindItem returns no recipients or preview, so those stay empty)."""
+
+    def message_attachments(self, ref: str) -> tuple[MessageRef, list[AttachmentInfo]]:
+        """The message's reference and its attachments (no content) in one read (after the
+        lookup of an internet_message_id on EWS)."""
 
     def search(
         self, criteria: SearchCriteria, limit: int, cursor: str | None = None
@@ -59,7 +74,9 @@ class MailboxBackend(Protocol):
 
     def copy(
         self, message: MessageRef, destination_folder: str, destination_mailbox: str | None
-    ) -> MessageRef: ...
+    ) -> MessageRef:
+        """The copy's reference; it carries the subject and internet_message_id of the
+        original, so an unresolved ``message`` is completed from it."""
 
     def move(self, message: MessageRef, destination_folder: str) -> MessageRef: ...
 
@@ -67,7 +84,8 @@ class MailboxBackend(Protocol):
 
     def mark_junk(
         self, message: MessageRef, *, is_junk: bool, move: bool, block_sender: bool
-    ) -> JunkResult: ...
+    ) -> JunkResult:
+        """Accepts an unresolved ``message``; the result names its subject and sender."""
 
     def send(self, draft: OutgoingMessage) -> SentMessage: ...
 

@@ -209,6 +209,8 @@ class JunkResult(Model):
     is_junk: bool
     moved_to: str | None  # junkemail / inbox, or None when not moved
     sender_blocked: bool | None = None  # whether the sender is now on the blocked list
+    subject: str | None = None  # when the backend read the message on the way
+    sender: str | None = None  # the sender's address, when the backend read it
 
 
 class DeleteOutcome(Model):

@@ -28,7 +28,7 @@ def delete_one(
     outcome = DeleteOutcome(mailbox=target.mailbox, message=target.ref, status="failed")
     try:
         mailbox = backend.mailbox(target.mailbox)
-        message = mailbox.resolve(target.ref)
+        message = mailbox.reference(target.ref, resolved=True)
         outcome = outcome.model_copy(
             update={
                 "id": message.id,

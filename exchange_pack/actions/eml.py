@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import email.policy
+import io
+import itertools
+from collections.abc import Iterable, Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -42,11 +45,48 @@ def read_header_block(stream: BinaryIO, limit: int = MAX_HEADER_BYTES) -> bytes:
     return bytes(block)
 
 
+def peek_header_block(
+    chunks: Iterable[bytes], limit: int = MAX_HEADER_BYTES
+) -> tuple[bytes, Iterator[bytes]]:
+    """The header block of a streamed message (read_header_block's bytes), and the stream
+    again from its first byte: only the chunks up to the end of the headers are held."""
+    stream = iter(chunks)
+    head = bytearray()
+    for chunk in stream:
+        head += chunk
+        if b"\n\n" in head or b"\n\r\n" in head or head.startswith((b"\n", b"\r\n")):
+            break
+        if len(head) >= limit:
+            break
+    block = read_header_block(io.BytesIO(bytes(head)), limit)
+    return block, itertools.chain([bytes(head)], stream)
+
+
+def parse_header_block(block: bytes) -> EmailMessage:
+    """The header block as an EmailMessage without a body (RFC 2047 words decoded)."""
+    return BytesParser(policy=email.policy.default).parsebytes(block, headersonly=True)
+
+
+def reference_fields(message: EmailMessage) -> tuple[str | None, str | None]:
+    """(Message-ID, Subject) as a mail server reports them: unfolded, otherwise verbatim."""
+    message_id = _one(message, "Message-ID")
+    try:
+        subject = message.get("Subject")
+        text = None if subject is None else str(subject)
+    except Exception:  # a malformed header: the folded summary form is the best there is
+        text = _one(message, "Subject")
+    return message_id, text
+
+
 def header_summary(path: Path | str) -> EmlHeaders:
     """Parses only the header block of the .eml at ``path`` (RFC 2047 words decoded)."""
     with open(path, "rb") as stream:
         block = read_header_block(stream)
-    message = BytesParser(policy=email.policy.default).parsebytes(block, headersonly=True)
+    return summary_of(parse_header_block(block))
+
+
+def summary_of(message: EmailMessage) -> EmlHeaders:
+    """The header summary of a parsed header block."""
     return EmlHeaders(
         from_=_one(message, "From"),
         to=_addresses(message, "To"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..backend import Backend, MailboxBackend, is_internet_message_id
+from ..backend import Backend, MailboxBackend, is_internet_message_id, is_unresolved
 from ..config import ConnectionConfig
 from ..errors import InputError
 from ..models import MessageRef, MessageSummary, Model
@@ -119,9 +119,26 @@ def message_ref_of(message: MessageRef) -> MessageRef:
     )
 
 
-def resolve_message(
-    session: Session, params: Mapping[str, Any], config: ConnectionConfig
+def locate_message(
+    session: Session,
+    params: Mapping[str, Any],
+    config: ConnectionConfig,
+    *,
+    resolved: bool = False,
 ) -> tuple[MailboxBackend, MessageSummary]:
-    """The mailbox named by the parameters and the message in it they point at."""
+    """The mailbox and the message's reference (``MailboxBackend.reference``): a backend id
+    is read only when ``resolved``, else only its ``id`` is known until the request doing the
+    work answers the rest (``completed``); an internet_message_id costs its one lookup."""
     mailbox = session.backend.mailbox(mailbox_of(params, config))
-    return mailbox, mailbox.resolve(message_ref(params))
+    return mailbox, mailbox.reference(message_ref(params), resolved=resolved)
+
+
+def completed(
+    message: MessageRef, internet_message_id: str | None, subject: str | None
+) -> MessageRef:
+    """The reference fields of ``message``; an unresolved one takes its internet_message_id
+    and subject from the answer that did the work (a copy's reference, the MIME headers)."""
+    ref = message_ref_of(message)
+    if not is_unresolved(message):
+        return ref
+    return ref.model_copy(update={"internet_message_id": internet_message_id, "subject": subject})

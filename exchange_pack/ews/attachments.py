@@ -19,8 +19,8 @@ from ..backend import ByteStream
 from ..errors import AttachmentNotFoundError
 from ..models import AttachmentInfo, MessageRef
 from .errors import checked_answers
-from .messages import ews_item_id, get_items
-from .shape import attachment_info
+from .messages import ews_item_id, get_items, item_id_of
+from .shape import REF_FIELDS, attachment_info, message_ref
 from .streaming import open_stream
 from .transport import EwsTransport
 
@@ -31,6 +31,17 @@ def list_attachments(
     """EWS GetItem of item:Attachments: every attachment's id, name, type, size, inline flag."""
     item = get_items(transport, account, [ews_item_id(message.id)], ("attachments",))[0]
     return [attachment_info(a) for a in item.attachments or []]
+
+
+def message_attachments(
+    transport: EwsTransport, account: Account, ref: str
+) -> tuple[MessageRef, list[AttachmentInfo]]:
+    """EWS GetItem of Subject, InternetMessageId and item:Attachments in one request (after
+    the FindItem of an internet_message_id)."""
+    item_id = item_id_of(transport, account, ref)
+    item = get_items(transport, account, [item_id], (*REF_FIELDS, "attachments"))[0]
+    found = [attachment_info(a) for a in item.attachments or []]
+    return message_ref(account.primary_smtp_address, item), found
 
 
 def open_attachment(

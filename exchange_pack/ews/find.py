@@ -34,6 +34,7 @@ class Found:
     id: str
     received: dt.datetime | None
     folder_id: str | None
+    item: Any = None  # the exchangelib item, with the ``fields`` find() was asked for
 
 
 @dataclass(frozen=True)
@@ -108,16 +109,20 @@ def find(
     folders: list[Folder],
     query: Q | None,
     window: int,
+    fields: tuple[str, ...] = (),
 ) -> FindResult:
-    """EWS FindItem over ``folders``: each folder's newest ``window`` matches, merged."""
-    fields = [FieldPath(field=Message.get_field_by_fieldname(name)) for name in _FIND_FIELDS]
-    order = [FieldOrder(field_path=fields[0], reverse=True)]
-    items, more = find_page(transport, account, folders, query, fields, window, order=order)
+    """EWS FindItem over ``folders``: each folder's newest ``window`` matches, merged; each
+    with the Message ``fields`` asked for (FindItem returns no recipients or body)."""
+    names = dict.fromkeys((*_FIND_FIELDS, *fields))
+    paths = [FieldPath(field=Message.get_field_by_fieldname(name)) for name in names]
+    order = [FieldOrder(field_path=paths[0], reverse=True)]
+    items, more = find_page(transport, account, folders, query, paths, window, order=order)
     found = [
         Found(
             id=item.id,
             received=item.datetime_received,
             folder_id=item.parent_folder_id.id if item.parent_folder_id else None,
+            item=item,
         )
         for item in items
     ]

@@ -11,7 +11,7 @@ from exchangelib import Account
 from exchangelib.services import MarkAsJunk
 
 from ..models import JunkResult, MessageRef
-from .messages import item_id
+from .messages import completed, item_id
 from .mutate import move as move_message
 from .mutate import new_item_id
 from .transport import EwsTransport
@@ -26,11 +26,15 @@ def mark_junk(
     move: bool,
     block: bool,
 ) -> JunkResult:
-    """EWS MarkAsJunk (or MoveItem to junkemail when the sender must not be blocked)."""
+    """EWS MarkAsJunk (or MoveItem to junkemail when the sender must not be blocked); an
+    unresolved ``message`` is read first (GetItem of its reference fields and sender)."""
+    message, item = completed(transport, account, message, ("author", "sender"))
+    person = (item.author or item.sender) if item is not None else None
+    sender = person.email_address if person is not None else None
     destination = ("junkemail" if is_junk else "inbox") if move else None
     if is_junk and not block:
         moved = move_message(transport, account, message, "junkemail") if move else message
-        return _result(account, moved.id, message, is_junk, destination, blocked=None)
+        return _result(account, moved.id, message, is_junk, destination, None, sender)
 
     def run() -> str | None:
         return new_item_id(
@@ -40,7 +44,7 @@ def mark_junk(
         )
 
     new_id = transport.call(run, mailbox=account.primary_smtp_address)
-    return _result(account, new_id or message.id, message, is_junk, destination, blocked=is_junk)
+    return _result(account, new_id or message.id, message, is_junk, destination, is_junk, sender)
 
 
 def _result(
@@ -50,6 +54,7 @@ def _result(
     is_junk: bool,
     moved_to: str | None,
     blocked: bool | None,
+    sender: str | None,
 ) -> JunkResult:
     return JunkResult(
         mailbox=account.primary_smtp_address,
@@ -58,4 +63,6 @@ def _result(
         is_junk=is_junk,
         moved_to=moved_to,
         sender_blocked=blocked,
+        subject=message.subject,
+        sender=sender,
     )

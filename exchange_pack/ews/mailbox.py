@@ -38,6 +38,16 @@ class EwsMailbox:
         """EWS GetItem (after FindItem for an internet_message_id)."""
         return messages.resolve(self.transport, self.account, ref)
 
+    def reference(self, ref: str, *, resolved: bool = False) -> MessageSummary:
+        """An EWS ItemId without a request (GetItem when ``resolved``); FindItem alone for an
+        internet_message_id."""
+        return messages.reference(self.transport, self.account, ref, resolved=resolved)
+
+    def message_attachments(self, ref: str) -> tuple[MessageRef, list[AttachmentInfo]]:
+        """EWS GetItem of the reference fields and attachments (FindItem first for a
+        Message-ID)."""
+        return attachments.message_attachments(self.transport, self.account, ref)
+
     def search(
         self, criteria: SearchCriteria, limit: int, cursor: str | None = None
     ) -> Page[MessageSummary]:

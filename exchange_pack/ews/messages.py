@@ -13,13 +13,20 @@ from exchangelib.items import ID_ONLY, Item
 from exchangelib.properties import ItemId
 from exchangelib.services import GetItem
 
-from ..backend import is_internet_message_id
+from ..backend import is_internet_message_id, is_unresolved
 from ..errors import MessageNotFoundError
 from ..models import MessageRef, MessageSummary
 from . import folders as folder_lookup
 from .errors import checked_answers
 from .find import Found, find
-from .shape import SUMMARY_FIELDS, field_paths, message_summary
+from .shape import (
+    FIND_SUMMARY_FIELDS,
+    REF_FIELDS,
+    SUMMARY_FIELDS,
+    field_paths,
+    message_ref,
+    message_summary,
+)
 from .transport import EwsTransport
 
 
@@ -46,11 +53,17 @@ def get_items(
     return transport.call(run, mailbox=account.primary_smtp_address)
 
 
-def locate(transport: EwsTransport, account: Account, internet_message_id: str) -> Found | None:
-    """The item with this internet_message_id: common mail folders first, then every folder."""
+def locate(
+    transport: EwsTransport,
+    account: Account,
+    internet_message_id: str,
+    fields: tuple[str, ...] = (),
+) -> Found | None:
+    """The item with this internet_message_id (with the FindItem ``fields`` asked for): common
+    mail folders first, then every folder."""
     query = Q(message_id=internet_message_id)
     common = [folder_lookup.distinguished(account, n) for n in folder_lookup.COMMON_MAIL_FOLDERS]
-    result = find(transport, account, common, query, window=1)
+    result = find(transport, account, common, query, window=1, fields=fields)
     if result.items:
         return result.items[0]
     tree = folder_lookup.load_tree(transport, account)
@@ -61,25 +74,65 @@ def locate(transport: EwsTransport, account: Account, internet_message_id: str) 
     ]
     if not others:
         return None
-    result = find(transport, account, others, query, window=1)
+    result = find(transport, account, others, query, window=1, fields=fields)
     return result.items[0] if result.items else None
+
+
+def lookup(
+    transport: EwsTransport,
+    account: Account,
+    internet_message_id: str,
+    fields: tuple[str, ...] = (),
+) -> Found:
+    """``locate``, or MessageNotFoundError."""
+    found = locate(transport, account, internet_message_id, fields)
+    if found is None:
+        raise MessageNotFoundError(
+            f"No message with internet_message_id {internet_message_id} in "
+            f"{account.primary_smtp_address}.",
+            backend_code="ErrorItemNotFound",
+        )
+    return found
+
+
+def item_id_of(transport: EwsTransport, account: Account, ref: str) -> str:
+    """The EWS ItemId named by ``ref``: converted locally, or one FindItem by Message-ID."""
+    ref = ref.strip()
+    if is_internet_message_id(ref):
+        return lookup(transport, account, ref).id
+    return ews_item_id(ref)
 
 
 def resolve(transport: EwsTransport, account: Account, ref: str) -> MessageSummary:
     """The message named by ``ref``: EWS GetItem, after a FindItem for an internet_message_id."""
     address = account.primary_smtp_address
-    if is_internet_message_id(ref.strip()):
-        found = locate(transport, account, ref.strip())
-        if found is None:
-            raise MessageNotFoundError(
-                f"No message with internet_message_id {ref.strip()} in {address}.",
-                backend_code="ErrorItemNotFound",
-            )
-        item_id = found.id
-    else:
-        item_id = ews_item_id(ref)
-    item = get_items(transport, account, [item_id], SUMMARY_FIELDS)[0]
+    item = get_items(transport, account, [item_id_of(transport, account, ref)], SUMMARY_FIELDS)[0]
     return message_summary(address, item)
+
+
+def reference(
+    transport: EwsTransport, account: Account, ref: str, *, resolved: bool = False
+) -> MessageSummary:
+    """An EWS ItemId (Graph ids converted) without a request, or with ``resolved`` its GetItem;
+    for an internet_message_id the FindItem alone (reference fields, folder id, sender)."""
+    address = account.primary_smtp_address
+    if is_internet_message_id(ref.strip()):
+        found = lookup(transport, account, ref.strip(), FIND_SUMMARY_FIELDS)
+        return message_summary(address, found.item)
+    if resolved:
+        return resolve(transport, account, ref)
+    return MessageSummary(mailbox=address, id=ews_item_id(ref), internet_message_id=None)
+
+
+def completed(
+    transport: EwsTransport, account: Account, message: MessageRef, fields: tuple[str, ...] = ()
+) -> tuple[MessageRef, Item | None]:
+    """An unresolved reference completed by EWS GetItem (REF_FIELDS plus ``fields``), with
+    the item read; a resolved one as it is (no request, no item)."""
+    if not is_unresolved(message):
+        return message, None
+    item = get_items(transport, account, [ews_item_id(message.id)], (*REF_FIELDS, *fields))[0]
+    return message_ref(account.primary_smtp_address, item), item
 
 
 def item_id(message: MessageRef) -> ItemId:

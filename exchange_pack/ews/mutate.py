@@ -26,7 +26,7 @@ from ..models import DeleteType, MessageRef
 from . import folders as folder_lookup
 from .errors import checked_answers
 from .find import find
-from .messages import item_id
+from .messages import completed, item_id
 from .transport import EwsTransport
 
 DELETE_TYPES: dict[str, str] = {
@@ -43,7 +43,11 @@ def copy(
     destination_folder: str,
     destination: Account | None = None,
 ) -> MessageRef:
-    """EWS CopyItem to a folder of this mailbox or of ``destination``: the copy's reference."""
+    """EWS CopyItem to a folder of this mailbox or of ``destination``: the copy's reference.
+
+    CopyItem answers only the new ItemId, so an unresolved ``message`` is read first (GetItem
+    of its reference fields, which the copy shares)."""
+    message, _ = completed(transport, account, message)
     target = destination or account
     folder, _, _ = folder_lookup.resolve(transport, target, destination_folder)
     new_id = _transfer(transport, account, CopyItem, message, folder)

@@ -16,7 +16,7 @@ from exchangelib.fields import FieldPath
 from exchangelib.items import Item
 from exchangelib.properties import Mailbox
 
-from ..models import AttachmentInfo, MessageSummary, Recipient, iso_utc
+from ..models import AttachmentInfo, MessageRef, MessageSummary, Recipient, iso_utc
 
 PREVIEW_LENGTH = 255
 _WHITESPACE = re.compile(r"\s+")
@@ -37,6 +37,13 @@ SUMMARY_FIELDS = (
     "importance",
     "size",
     "text_body",
+)
+# The reference fields of a message (what every message in an output carries).
+REF_FIELDS = ("subject", "message_id")
+# What FindItem can return of SUMMARY_FIELDS (EWS FindItem returns no recipients or body): a
+# lookup by internet_message_id gives the reference fields, folder and sender without GetItem.
+FIND_SUMMARY_FIELDS = tuple(
+    name for name in SUMMARY_FIELDS if name not in ("to_recipients", "cc_recipients", "text_body")
 )
 
 
@@ -68,6 +75,16 @@ def recipients(mailboxes: list[Mailbox] | None) -> list[Recipient]:
 def preview(text: str | None) -> str:
     """Graph's bodyPreview: the text body, whitespace folded, cut at 255 characters."""
     return _WHITESPACE.sub(" ", text or "").strip()[:PREVIEW_LENGTH]
+
+
+def message_ref(mailbox: str, item: Item) -> MessageRef:
+    """The reference fields (REF_FIELDS) of an EWS item."""
+    return MessageRef(
+        mailbox=mailbox,
+        id=item.id,
+        internet_message_id=getattr(item, "message_id", None),
+        subject=item.subject,
+    )
 
 
 def message_summary(mailbox: str, item: Item, folder: str | None = None) -> MessageSummary:

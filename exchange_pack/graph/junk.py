@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import is_unresolved
 from ..models import JunkResult, MessageRef
 from .messages import message_path
 from .transport import BatchRequest, GraphClient, graph_path, with_query
 
 RULE_PREFIX = "Exchange Pack: junk mail from "
+# What the result names of the message: read by the $batch, the move's answer, or one GET.
+JUNK_FIELDS = "id,subject,internetMessageId,from"
 
 
 def rule_name(address: str) -> str:
@@ -22,32 +25,55 @@ def rule_name(address: str) -> str:
 def mark_junk(
     client: GraphClient, message: MessageRef, *, is_junk: bool, move: bool, block_sender: bool
 ) -> JunkResult:
-    """Blocks/unblocks the sender (inbox rule) and moves the message to junkemail or inbox."""
-    blocked = set_sender_rule(client, message, block=is_junk) if block_sender else None
+    """Blocks/unblocks the sender (inbox rule) and moves the message to junkemail or inbox.
+
+    An unresolved ``message`` costs no extra request when the sender rule's ``$batch`` or the
+    move's answer returns its subject, Message-ID and sender; otherwise one ``GET``."""
+    read: dict[str, Any] = {}
+    blocked = None
+    if block_sender:
+        blocked, read = set_sender_rule(client, message, block=is_junk)
     current_id = message.id
     moved_to = None
     if move:
         moved_to = "junkemail" if is_junk else "inbox"
         path = message_path(message.mailbox, message.id, "/move")
-        current_id = client.post_json(path, {"destinationId": moved_to})["id"]
+        moved = client.post_json(path, {"destinationId": moved_to})
+        current_id = moved["id"]
+        read = read or moved
+    elif not read and is_unresolved(message):
+        read = client.get_json(
+            with_query(message_path(message.mailbox, message.id), {"$select": JUNK_FIELDS})
+        )
     return JunkResult(
         mailbox=message.mailbox,
         id=current_id,
-        internet_message_id=message.internet_message_id,
+        internet_message_id=message.internet_message_id or read.get("internetMessageId"),
         is_junk=is_junk,
         moved_to=moved_to,
         sender_blocked=blocked,
+        subject=message.subject if message.subject is not None else read.get("subject"),
+        sender=sender_of(read),
     )
 
 
-def set_sender_rule(client: GraphClient, message: MessageRef, *, block: bool) -> bool:
-    """One ``$batch`` (the message's sender, the inbox rules, the Junk Email folder id), then
-    ``POST messageRules`` or ``DELETE messageRules/{id}`` when something must change."""
+def sender_of(message: dict[str, Any]) -> str | None:
+    """The ``from`` address of a Graph message (None when it was not read)."""
+    return ((message.get("from") or {}).get("emailAddress") or {}).get("address")
+
+
+def set_sender_rule(
+    client: GraphClient, message: MessageRef, *, block: bool
+) -> tuple[bool, dict[str, Any]]:
+    """One ``$batch`` (the message's sender, subject and Message-ID, the inbox rules, the Junk
+    Email folder id), then ``POST messageRules`` or ``DELETE messageRules/{id}`` when something
+    must change; whether the sender is now blocked, and the message as read."""
     mailbox = message.mailbox
     rules_path = graph_path("/users/{}/mailFolders/inbox/messageRules", mailbox)
     lookups = [
         BatchRequest(
-            id="message", url=with_query(message_path(mailbox, message.id), {"$select": "from"})
+            id="message",
+            url=with_query(message_path(mailbox, message.id), {"$select": JUNK_FIELDS}),
         ),
         BatchRequest(id="rules", url=rules_path),
         BatchRequest(
@@ -61,9 +87,10 @@ def set_sender_rule(client: GraphClient, message: MessageRef, *, block: bool) ->
     for request in lookups:
         if not answers[request.id].ok:
             raise answers[request.id].error(request)
-    sender = ((answers["message"].body.get("from") or {}).get("emailAddress") or {}).get("address")
+    read = answers["message"].body or {}
+    sender = sender_of(read)
     if not sender:
-        return False
+        return False, read
     name = rule_name(sender)
     existing = [r for r in answers["rules"].body.get("value") or [] if r.get("displayName") == name]
     if block and not existing:
@@ -72,7 +99,7 @@ def set_sender_rule(client: GraphClient, message: MessageRef, *, block: bool) ->
         for rule in existing:
             path = graph_path("/users/{}/mailFolders/inbox/messageRules/{}", mailbox, rule["id"])
             client.request("DELETE", path).close()
-    return block
+    return block, read
 
 
 def _rule(name: str, sender: str, junk_folder_id: str) -> dict[str, Any]:

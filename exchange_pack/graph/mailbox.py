@@ -6,7 +6,7 @@ address, the shared transport and the folder directory (exchange_pack.backend.Ma
 
 from __future__ import annotations
 
-from ..backend import ByteStream
+from ..backend import ByteStream, is_internet_message_id
 from ..models import (
     AttachmentInfo,
     Contact,
@@ -23,7 +23,7 @@ from ..models import (
 from . import attachments, contacts, junk, messages, move, reply, search, send, settings
 from .folders import FolderDirectory
 from .paging import collect
-from .shape import message_summary
+from .shape import ATTACHMENTS_EXPAND, REF_FIELDS, attachment_info, message_ref, message_summary
 from .transport import GraphClient
 
 
@@ -45,6 +45,25 @@ class GraphMailbox:
         """``GET messages/{id}`` or one ``internetMessageId`` lookup (folder left unnamed)."""
         data = messages.get_message(self.client, self.address, ref.strip())
         return message_summary(data, self.address, None)
+
+    def reference(self, ref: str, *, resolved: bool = False) -> MessageSummary:
+        """A Graph id (REST form) without a request (``GET messages/{id}`` when ``resolved``);
+        one ``internetMessageId`` lookup."""
+        ref = ref.strip()
+        if resolved or is_internet_message_id(ref):
+            return self.resolve(ref)
+        return MessageSummary(
+            mailbox=self.address, id=messages.rest_id(ref), internet_message_id=None
+        )
+
+    def message_attachments(self, ref: str) -> tuple[MessageRef, list[AttachmentInfo]]:
+        """``GET messages/{id}`` (or the ``internetMessageId`` lookup) with
+        ``$expand=attachments($select=...)``: one request, no content."""
+        data = messages.get_message(
+            self.client, self.address, ref.strip(), REF_FIELDS, (ATTACHMENTS_EXPAND,)
+        )
+        found = [attachment_info(item) for item in data.get("attachments") or []]
+        return message_ref(data, self.address), found
 
     def search(
         self, criteria: SearchCriteria, limit: int, cursor: str | None = None

@@ -22,30 +22,51 @@ def message_path(mailbox: str, message_id: str, tail: str = "") -> str:
 
 
 def get_message(
-    client: GraphClient, mailbox: str, ref: str, fields: str = SUMMARY_FIELDS
+    client: GraphClient,
+    mailbox: str,
+    ref: str,
+    fields: str = SUMMARY_FIELDS,
+    expand: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """``GET /users/{id}/messages/{id}``, or one ``$filter=internetMessageId eq`` lookup."""
+    """``GET /users/{id}/messages/{id}``, or one ``$filter=internetMessageId eq`` lookup;
+    ``expand`` adds ``$expand`` items (``ATTACHMENTS_EXPAND``) to either."""
     if is_internet_message_id(ref):
-        return find_by_internet_message_id(client, mailbox, ref, fields)
-    return client.get_json(with_query(message_path(mailbox, ref), select(fields)))
+        return find_by_internet_message_id(client, mailbox, ref, fields, expand)
+    return client.get_json(with_query(message_path(mailbox, ref), select(fields, *expand)))
 
 
-def find_by_internet_message_id(
-    client: GraphClient, mailbox: str, internet_message_id: str, fields: str = SUMMARY_FIELDS
-) -> dict[str, Any]:
-    """``GET /users/{id}/messages?$filter=internetMessageId eq '...'`` across all folders."""
+def lookup_path(
+    mailbox: str, internet_message_id: str, fields: str, expand: tuple[str, ...] = ()
+) -> str:
+    """``/users/{id}/messages?$filter=internetMessageId eq '...'&$top=1`` (all folders)."""
     query = {
         "$filter": f"internetMessageId eq {literal(internet_message_id)}",
-        **select(fields),
+        **select(fields, *expand),
         "$top": 1,
     }
-    found = client.get_json(with_query(graph_path("/users/{}/messages", mailbox), query))
+    return with_query(graph_path("/users/{}/messages", mailbox), query)
+
+
+def first_found(found: dict[str, Any], mailbox: str, internet_message_id: str) -> dict[str, Any]:
+    """The first message of a lookup's answer, or MessageNotFoundError."""
     values = found.get("value") or []
     if not values:
         raise MessageNotFoundError(
             f"No message with internet_message_id {internet_message_id} in {mailbox}."
         )
     return values[0]
+
+
+def find_by_internet_message_id(
+    client: GraphClient,
+    mailbox: str,
+    internet_message_id: str,
+    fields: str = SUMMARY_FIELDS,
+    expand: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """``GET /users/{id}/messages?$filter=internetMessageId eq '...'`` across all folders."""
+    found = client.get_json(lookup_path(mailbox, internet_message_id, fields, expand))
+    return first_found(found, mailbox, internet_message_id)
 
 
 def open_mime(client: GraphClient, mailbox: str, message_id: str) -> ByteStream:

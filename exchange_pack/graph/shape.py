@@ -28,6 +28,7 @@ SUMMARY_FIELDS = (
 SIZE_PROPERTY = "Integer 0x0E08"
 SUMMARY_EXPAND = f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')"
 ATTACHMENT_FIELDS = "id,name,contentType,size,isInline"
+ATTACHMENTS_EXPAND = f"attachments($select={ATTACHMENT_FIELDS})"
 CONTACT_FIELDS = (
     "id,displayName,givenName,surname,emailAddresses,businessPhones,homePhones,mobilePhone,"
     "companyName,jobTitle,department"
