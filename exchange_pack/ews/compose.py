@@ -1,15 +1,13 @@
-"""Outgoing mail on EWS, shared by send and reply: a draft, its attachments, then SendItem.
+"""Outgoing mail on EWS through a draft, used by reply: the draft, its attachments, SendItem.
 
-EWS CreateItem with SendAndSaveCopy returns no ItemId and no InternetMessageId, and a
-client-chosen InternetMessageId is not honoured everywhere, so the pack composes a draft
-(CreateItem SaveOnly in Drafts), reads its InternetMessageId (GetItem), then sends it (SendItem,
-saving to Sent Items or not). The result carries the real internet_message_id, and the send
-itself is one request that is never repeated after an unclear failure.
+A ReplyToItem cannot carry attachments, and CreateItem that sends returns no InternetMessageId,
+so a reply is composed as a draft (CreateItem SaveOnly in Drafts), its InternetMessageId read
+(GetItem), then sent (SendItem, saving to Sent Items or not). The send itself is one request
+that is never repeated after an unclear failure. (send_email needs no draft: see send.py.)
 """
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from exchangelib import Account, Body, HTMLBody
@@ -21,6 +19,7 @@ from exchangelib.services import CreateAttachment, CreateItem, SendItem
 
 from ..errors import InputError
 from ..models import OutgoingMessage, SentMessage
+from ..outgoing_mime import content_type
 from . import folders as folder_lookup
 from .errors import checked_answers
 from .messages import get_items
@@ -44,8 +43,9 @@ def file_attachments(paths: list[str]) -> list[FileAttachment]:
                 f"attachment_paths: cannot read {raw} ({exc.strerror or exc}).",
                 hint="Give paths of readable files on the machine running the action.",
             ) from None
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        found.append(FileAttachment(name=path.name, content=content, content_type=content_type))
+        found.append(
+            FileAttachment(name=path.name, content=content, content_type=content_type(path))
+        )
     return found
 
 

@@ -8,11 +8,10 @@ third). Used by send (large attachments) and reply.
 from __future__ import annotations
 
 import base64
-import mimetypes
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..outgoing_mime import attachment_file, content_type
 from .messages import message_path
 from .transport import GraphClient
 
@@ -23,19 +22,6 @@ UPLOAD_CHUNK = 10 * 320 * 1024  # upload ranges must be multiples of 320 KiB
 def recipients_json(addresses: list[str]) -> list[dict[str, Any]]:
     """Addresses as Graph ``recipient`` objects."""
     return [{"emailAddress": {"address": address}} for address in addresses]
-
-
-def attachment_file(path: str) -> Path:
-    """The file behind an ``attachment_paths`` entry (InputError when it is not a file)."""
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"The attachment {path!r} is not a readable file.")
-    return file
-
-
-def content_type(file: Path) -> str:
-    """The MIME type guessed from the file name."""
-    return mimetypes.guess_type(file.name)[0] or "application/octet-stream"
 
 
 def add_attachments(client: GraphClient, mailbox: str, draft_id: str, paths: list[str]) -> None:

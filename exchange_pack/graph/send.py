@@ -11,46 +11,14 @@ Attachments larger than the request limit allow need a draft instead: ``POST mes
 from __future__ import annotations
 
 import base64
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 from ..errors import MessageNotFoundError
 from ..models import MessageRef, OutgoingMessage, SentMessage
-from .drafts import (
-    UPLOAD_THRESHOLD,
-    add_attachments,
-    attachment_file,
-    content_type,
-    recipients_json,
-    send_draft,
-)
+from ..outgoing_mime import attachment_file, compose_mime, new_message_id
+from .drafts import UPLOAD_THRESHOLD, add_attachments, recipients_json, send_draft
 from .messages import find_by_internet_message_id
 from .move import delete
 from .transport import GraphClient, graph_path
-
-IMPORTANCE_HEADER = {"low": "Low", "normal": "Normal", "high": "High"}
-
-
-def compose_mime(draft: OutgoingMessage, mailbox: str, message_id: str) -> bytes:
-    """The RFC 5322 message (with attachments) that ``sendMail`` receives base64-encoded."""
-    mime = EmailMessage()
-    mime["From"] = mailbox
-    for header, addresses in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
-        if addresses:
-            mime[header] = ", ".join(addresses)
-    if draft.reply_to:
-        mime["Reply-To"] = ", ".join(draft.reply_to)
-    mime["Subject"] = draft.subject
-    mime["Message-ID"] = message_id
-    mime["Importance"] = IMPORTANCE_HEADER[draft.importance]
-    mime.set_content(draft.body, subtype="html" if draft.body_type == "html" else "plain")
-    for path in draft.attachment_paths:
-        file = attachment_file(path)
-        maintype, _, subtype = content_type(file).partition("/")
-        mime.add_attachment(
-            file.read_bytes(), maintype=maintype, subtype=subtype, filename=file.name
-        )
-    return mime.as_bytes()
 
 
 def json_message(draft: OutgoingMessage) -> dict:
@@ -78,7 +46,7 @@ def send(client: GraphClient, mailbox: str, draft: OutgoingMessage) -> SentMessa
     if attachment_bytes(draft) > UPLOAD_THRESHOLD:
         sent = send_as_draft(client, mailbox, draft)
     else:
-        message_id = make_msgid(domain=mailbox.rpartition("@")[2] or None)
+        message_id = new_message_id(mailbox)
         mime = base64.b64encode(compose_mime(draft, mailbox, message_id))
         client.request(
             "POST",

@@ -1,7 +1,8 @@
 """CreateItem (messages, ReplyToItem, ReplyAllToItem, ForwardItem) and SendItem.
 
-Sent mail is delivered to the Inbox of every recipient that is a tenant mailbox, and a copy is
-kept in Sent Items (or SavedItemFolderId) for SendAndSaveCopy, as Exchange's transport does.
+Sent mail is delivered (without its Bcc header) to the Inbox of every recipient that is a tenant
+mailbox, and a copy is kept in Sent Items (or SavedItemFolderId) for SendAndSaveCopy, as
+Exchange's transport does. A message given whole as MimeContent keeps its Message-ID.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import html
 
 from lxml import etree
 
+from ..graph.delivery import without_bcc
 from ..mime import parse_mime
 from ..store import Address, Folder, Mailbox, Message, build_mime
 from .compose import AttachmentPart, Draft, read_draft
@@ -24,6 +26,7 @@ _SMART_RESPONSES = {"ReplyToItem": "RE: ", "ReplyAllToItem": "RE: ", "ForwardIte
 def deliver(context: EwsContext, mime: bytes, recipients: list[Address]) -> None:
     """Puts a sent message in the Inbox of each recipient that has a mailbox in the tenant."""
     delivered: set[int] = set()
+    mime = without_bcc(mime)
     for recipient in recipients:
         mailbox = context.store.mailbox(recipient.address)
         if mailbox is None or mailbox.id in delivered:
@@ -94,6 +97,9 @@ def _original_attachments(context: EwsContext, original: Message) -> list[Attach
 
 def _mime(context: EwsContext, draft: Draft, original: Message | None) -> bytes:
     if draft.mime is not None and original is None:
+        if draft.sender is None:
+            draft.sender = parse_mime(draft.mime).from_
+        _sender_of(context, draft)  # a whole MIME message is checked for send-as too
         return draft.mime
     references = None
     if original is not None and original.internet_message_id:

@@ -61,8 +61,10 @@ SERVER_BUILD = {
 }
 SERVER_SCHEMA_VERSION = "V2018_01_08"
 
+# huge_tree: a MimeContent or attachment Content element holds a whole message or file in
+# base64, and libxml2 otherwise refuses a text node over 10 MB; entities stay unresolved.
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False
+    resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False
 )
 
 

@@ -84,6 +84,20 @@ CASES: list[tuple[str, dict[str, Any], str | None, bool, ByBackend, ByBackend]] 
         {"graph": 3, "ews": 3},
     ),
     (
+        "send_email",
+        {
+            "mailbox": "soc@contoso.com",
+            "to": ["alice@contoso.com"],
+            "bcc": ["bob@contoso.com"],
+            "subject": "Phishing INV-20931 removed",
+            "body": "Removed from every mailbox.",
+        },
+        None,
+        True,
+        {"graph": 1, "ews": 1},
+        {},
+    ),
+    (
         "reply_to_email",
         {"mailbox": "alice@contoso.com", "body": "Thank you for the report."},
         "alice",

@@ -5,6 +5,7 @@ cached server version, request counting, and no repeated send after an unclear f
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,23 @@ def test_send_is_not_repeated_after_a_dropped_connection(fresh_sandbox: Sandbox)
     assert caught.value.retryable is False
     assert ews.operations().count("CreateItem") <= 1
     assert "SendItem" not in ews.operations()
+
+
+def test_send_that_times_out_is_not_repeated_and_lands_once(fresh_sandbox: Sandbox) -> None:
+    ews = harness(fresh_sandbox, timeout_seconds=0.5)
+    ews.start_counting()
+    fresh_sandbox.fault(path=EWS_PATH, delay_ms=1500, count=1)  # answered after the timeout
+    draft = OutgoingMessage(to=["soc@contoso.com"], subject="late answer", body="hi")
+    with pytest.raises(errors.AmbiguousOutcomeError):
+        ews.mailbox().send(draft)
+    assert ews.session.stats.requests == 1
+    for _ in range(100):  # the sandbox finishes the one CreateItem after the client gave up
+        if "CreateItem" in ews.operations():
+            break
+        time.sleep(0.1)
+    assert ews.operations() == ["CreateItem"]
+    criteria = SearchCriteria(subject="late answer", folder="inbox")
+    assert len(ews.mailbox("soc@contoso.com").search(criteria, 5).items) == 1
 
 
 def test_server_version_is_probed_once_and_cached(fresh_sandbox: Sandbox, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ delete types, junk with the blocked-senders list, attachment removal, send and r
 from __future__ import annotations
 
 import email
+import os
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,7 @@ def test_send_returns_the_internet_message_id(ews: EwsHarness, tmp_path: Path) -
     )
     sent = ews.mailbox().send(draft)
     assert sent.internet_message_id.startswith("<") and sent.subject == draft.subject
-    assert ews.operations() == ["CreateItem", "GetItem", "SendItem"]
+    assert ews.operations() == ["CreateItem"]
     (received,) = (
         ews.mailbox("soc@contoso.com")
         .search(SearchCriteria(internet_message_id=sent.internet_message_id), 5)
@@ -113,6 +114,41 @@ def test_send_returns_the_internet_message_id(ews: EwsHarness, tmp_path: Path) -
     )
     assert received.importance == "high" and received.has_attachments
     assert _in(ews, "alice@contoso.com", sent.internet_message_id, "sentitems")
+
+
+def test_send_keeps_bcc_off_delivered_copies_and_can_skip_sent_items(ews: EwsHarness) -> None:
+    draft = OutgoingMessage(
+        to=["soc@contoso.com"],
+        bcc=["carol@contoso.com"],
+        reply_to=["bob@contoso.com"],
+        subject="Quiet copy",
+        body="For the record.",
+        save_to_sent_items=False,
+    )
+    ews.start_counting()
+    sent = ews.mailbox().send(draft)
+    assert ews.operations() == ["CreateItem"]
+    for address in ("soc@contoso.com", "carol@contoso.com"):
+        mailbox = ews.mailbox(address)
+        criteria = SearchCriteria(internet_message_id=sent.internet_message_id)
+        (received,) = mailbox.search(criteria, 5).items
+        with mailbox.open_mime(received) as chunks:
+            headers = email.message_from_bytes(b"".join(chunks))
+        assert headers["Message-ID"] == sent.internet_message_id
+        assert headers["Bcc"] is None and headers["Reply-To"] == "bob@contoso.com"
+    assert _in(ews, "alice@contoso.com", sent.internet_message_id, "sentitems") == []
+
+
+def test_send_an_attachment_over_ten_megabytes(ews: EwsHarness, tmp_path: Path) -> None:
+    big = tmp_path / "capture.bin"
+    big.write_bytes(os.urandom(12 * 1024 * 1024))  # over libxml2's 10 MB text node default
+    draft = OutgoingMessage(to=["soc@contoso.com"], subject="capture", attachment_paths=[str(big)])
+    sent = ews.mailbox().send(draft)
+    soc = ews.mailbox("soc@contoso.com")
+    (received,) = soc.search(SearchCriteria(internet_message_id=sent.internet_message_id), 5).items
+    assert [(a.name, a.size) for a in soc.attachments(received)] == [
+        ("capture.bin", 12 * 1024 * 1024)
+    ]
 
 
 def test_send_without_recipients_is_bad_input(ews: EwsHarness) -> None:
