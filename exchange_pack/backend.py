@@ -9,7 +9,7 @@ Errors are ``exchange_pack.errors`` exceptions, never backend-specific ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ from .models import (
 )
 
 ByteStream = AbstractContextManager[Iterator[bytes]]
+MailboxesDone = Callable[[int], None]
 
 
 def is_internet_message_id(ref: str) -> bool:
@@ -42,17 +43,27 @@ def is_unresolved(message: MessageRef) -> bool:
     return message.internet_message_id is None and message.subject is None
 
 
+def is_not_looked_up(message: MessageRef) -> bool:
+    """A reference by internet_message_id alone (empty ``id``): the request doing the work
+    looks it up on the way (``MailboxBackend.reference(..., deferred=True)``)."""
+    return not message.id
+
+
 class MailboxBackend(Protocol):
     address: str
 
     def resolve(self, ref: str) -> MessageSummary:
         """The message named by a backend id or internet_message_id (MessageNotFoundError)."""
 
-    def reference(self, ref: str, *, resolved: bool = False) -> MessageSummary:
+    def reference(
+        self, ref: str, *, resolved: bool = False, deferred: bool = False
+    ) -> MessageSummary:
         """The message's reference as cheaply as the backend has it: a backend id unresolved
         (no request; only ``id`` known, in this backend's form) unless ``resolved`` (one
         read); an internet_message_id in its one lookup, with the reference fields, folder
-        and sender (EWS FindItem returns no recipients or preview, so those stay empty)."""
+        and sender (EWS FindItem returns no recipients or preview, so those stay empty).
+        ``deferred`` (for mark_junk): a backend whose work can look an internet_message_id up
+        itself (Graph's junk ``$batch``) returns it not looked up (``is_not_looked_up``)."""
 
     def message_attachments(self, ref: str) -> tuple[MessageRef, list[AttachmentInfo]]:
         """The message's reference and its attachments (no content) in one read (after the
@@ -85,7 +96,8 @@ class MailboxBackend(Protocol):
     def mark_junk(
         self, message: MessageRef, *, is_junk: bool, move: bool, block_sender: bool
     ) -> JunkResult:
-        """Accepts an unresolved ``message``; the result names its subject and sender."""
+        """Accepts an unresolved or not looked up ``message``; the result names its subject and
+        sender (and its id before the move when the backend looked it up)."""
 
     def send(self, draft: OutgoingMessage) -> SentMessage: ...
 
@@ -108,10 +120,15 @@ class Backend(Protocol):
     def searchable_mailboxes(self, limit: int | None = None) -> list[MailboxInfo]: ...
 
     def search_many(
-        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+        self,
+        addresses: Sequence[str],
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """One search per mailbox with bounded concurrency (Graph: ``$batch``); a failing
-        mailbox gets its status, the others still answer."""
+        mailbox gets its status, the others still answer. ``progress(n)`` hears how many
+        mailboxes are done, from the calling thread."""
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """For test_connection: token facts (auth method, expiry, roles) and reachability from

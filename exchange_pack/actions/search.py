@@ -27,7 +27,6 @@ from .cursor import Position, SearchCursor, decode_cursor, fingerprint
 from .outputs import MailboxOutcome, SearchResult
 from .targets import normalize_internet_message_id
 
-MAILBOXES_PER_STEP = 100  # mailboxes per search_many call: one progress step
 CRITERIA_KEYS = tuple(SearchCriteria.model_fields)
 
 
@@ -110,20 +109,24 @@ def first_pages(
     progress: Progress,
 ) -> list[Harvest]:
     """The first page of every mailbox through ``search_many``, a chunk at a time."""
+    total = len(addresses)
     harvests: list[Harvest] = []
-    for start in range(0, len(addresses), MAILBOXES_PER_STEP):
-        chunk = addresses[start : start + MAILBOXES_PER_STEP]
-        for status, messages in backend.search_many(chunk, criteria, limit):
-            found = [Located(m, None, i) for i, m in enumerate(messages)]
-            resume = None
-            if status.status == "ok" and status.next_cursor:
-                resume = Position(mailbox=status.mailbox, page_cursor=status.next_cursor)
-            elif status.status == "ok" and len(messages) >= limit:
-                # No cursor from the backend: the next run fetches this page again and skips.
-                resume = Position(mailbox=status.mailbox, skip=len(messages))
-            harvests.append(Harvest(status.mailbox, status, found, resume))
-        done = min(start + MAILBOXES_PER_STEP, len(addresses))
-        progress(done, len(addresses), f"searched {done} of {len(addresses)} mailboxes")
+    # One call for every mailbox, so the backend keeps its whole concurrency busy.
+    answers = backend.search_many(
+        addresses,
+        criteria,
+        limit,
+        progress=lambda done: progress(done, total, f"searched {done} of {total} mailboxes"),
+    )
+    for status, messages in answers:
+        found = [Located(m, None, i) for i, m in enumerate(messages)]
+        resume = None
+        if status.status == "ok" and status.next_cursor:
+            resume = Position(mailbox=status.mailbox, page_cursor=status.next_cursor)
+        elif status.status == "ok" and len(messages) >= limit:
+            # No cursor from the backend: the next run fetches this page again and skips.
+            resume = Position(mailbox=status.mailbox, skip=len(messages))
+        harvests.append(Harvest(status.mailbox, status, found, resume))
     return harvests
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from exchangelib.services import GetFolder
 
+from ..backend import MailboxesDone
 from ..errors import EwsBlockedError, ExchangePackError
 from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
 from . import directory, fanout
@@ -43,10 +44,14 @@ class EwsBackend:
         return directory.searchable_mailboxes(self.transport, limit)
 
     def search_many(
-        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+        self,
+        addresses: Sequence[str],
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """The search in every mailbox, a few at a time, with a status per mailbox."""
-        return fanout.search_many(self.transport, addresses, criteria, limit)
+        return fanout.search_many(self.transport, addresses, criteria, limit, progress)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts (OAuth) and whether EWS answers: EWS GetFolder of ``mailbox``'s Inbox

@@ -8,8 +8,9 @@ sized to the pool). A failing mailbox gets its status; the others still answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from ..backend import MailboxesDone
 from ..errors import ExchangePackError
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .search import search
@@ -17,7 +18,11 @@ from .transport import MAX_CONNECTIONS, EwsTransport
 
 
 def search_many(
-    transport: EwsTransport, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+    transport: EwsTransport,
+    addresses: Sequence[str],
+    criteria: SearchCriteria,
+    limit: int,
+    progress: MailboxesDone | None = None,
 ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
     """EWS FindItem + GetItem per mailbox with bounded concurrency, in the given order."""
 
@@ -37,4 +42,8 @@ def search_many(
         return []
     transport.version  # noqa: B018 - probe once before the threads start
     with ThreadPoolExecutor(max_workers=min(MAX_CONNECTIONS, len(addresses))) as pool:
-        return list(pool.map(one, addresses))
+        futures = [pool.submit(one, address) for address in addresses]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if progress:
+                progress(done)
+        return [future.result() for future in futures]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..backend import MailboxesDone
 from ..errors import ExchangePackError
 from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
 from . import directory, fanout
@@ -37,10 +38,14 @@ class GraphBackend:
         return directory.searchable_mailboxes(self.client, limit)
 
     def search_many(
-        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int
+        self,
+        addresses: Sequence[str],
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """The search in every mailbox through ``$batch``, per-mailbox status."""
-        return fanout.search_many(self.client, self.folders, addresses, criteria, limit)
+        return fanout.search_many(self.client, self.folders, addresses, criteria, limit, progress)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts and ``GET /users/{mailbox}/mailFolders/inbox`` (or ``GET /users``)."""

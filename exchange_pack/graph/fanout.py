@@ -18,6 +18,7 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
+from ..backend import MailboxesDone
 from ..errors import ExchangePackError
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .folders import FolderDirectory, well_known
@@ -80,10 +81,18 @@ class _Pipeline:
     then of folder listings for mailboxes done with hits; a slot that would sit idle lists the
     folders of mailboxes still being searched, so the listings ride in the searches' round."""
 
-    def __init__(self, client: GraphClient, folders: FolderDirectory, name_folders: bool):
+    def __init__(
+        self,
+        client: GraphClient,
+        folders: FolderDirectory,
+        name_folders: bool,
+        progress: MailboxesDone | None,
+    ):
         self.client = client
         self.folders = folders
         self.name_folders = name_folders
+        self.progress = progress
+        self.finished = 0  # mailboxes whose search is over
         self.searches: deque[MailboxSearch] = deque()
         self.listings: deque[str] = deque()  # done with hits, folders not listed yet
         self.unlisted: dict[str, None] = {}  # still searching, folders not listed yet
@@ -93,6 +102,7 @@ class _Pipeline:
     def run(self, searches: Sequence[MailboxSearch]) -> None:
         """Sends every page and listing the searches need; returns when all are answered."""
         self.searches.extend(s for s in searches if s.link)
+        self.finished = len(searches) - len(self.searches)  # failed before any request
         if self.name_folders:
             self.unlisted = dict.fromkeys(s.address for s in self.searches)
         in_flight: dict[Future[Any], Callable[[Any], None]] = {}
@@ -150,10 +160,13 @@ class _Pipeline:
             if search.link:
                 self.searches.append(search)
                 continue
+            self.finished += 1
             self.unlisted.pop(search.address, None)
             if search.items and self.name_folders and search.address not in self.listed:
                 self.listed.add(search.address)
                 self.listings.append(search.address)
+        if self.progress:
+            self.progress(self.finished)
 
 
 def search_many(
@@ -162,12 +175,13 @@ def search_many(
     addresses: Sequence[str],
     criteria: SearchCriteria,
     limit: int,
+    progress: MailboxesDone | None = None,
 ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
     """One search per mailbox (pages through ``$batch``) and, when all folders are searched,
     one folder listing per mailbox with hits to name the folders, in the same stream of
     batches."""
     searches = [_start(folders, address, criteria, limit) for address in addresses]
-    _Pipeline(client, folders, name_folders=criteria.folder is None).run(searches)
+    _Pipeline(client, folders, criteria.folder is None, progress).run(searches)
     results = []
     for search in searches:
         found = summaries(

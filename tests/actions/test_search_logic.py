@@ -48,10 +48,14 @@ class MemoryBackend:
             raise self.failing[address]
         return self.boxes[address]
 
-    def search_many(self, addresses: Sequence[str], criteria: SearchCriteria, limit: int):
+    def search_many(
+        self, addresses: Sequence[str], criteria: SearchCriteria, limit: int, progress=None
+    ):
         self.search_many_calls += 1
         out = []
         for address in addresses:
+            if progress:
+                progress(len(out) + 1)
             if address in self.failing:
                 error = self.failing[address]
                 status = "access_denied" if isinstance(error, AccessDeniedError) else "not_found"
@@ -115,7 +119,7 @@ def test_many_mailboxes_use_search_many_and_resume_without_a_backend_cursor() ->
         ("b@x", "ok", 3),
         ("c@x", "ok", 0),
     ]
-    assert progress == [(3, 3)]
+    assert progress == [(1, 3), (2, 3), (3, 3)]  # one step per mailbox done
     everything = collect_all(backend, ["a@x", "b@x", "c@x"], limit=5)
     assert sorted(everything) == sorted(
         [f"a@x-{i}" for i in range(12)] + [f"b@x-{i}" for i in range(3)]
