@@ -21,7 +21,8 @@ ACTION_ID = "junk_mail"
 
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
     """Marks the message and reports where it went and whether the sender is blocked."""
-    mailbox, message = locate_message(ctx.session, params, config)
+    # Graph looks an internet_message_id up inside the $batch that reads the sender rules.
+    mailbox, message = locate_message(ctx.session, params, config, deferred=True)
     outcome = mailbox.mark_junk(
         message,
         is_junk=params["is_junk"],
@@ -38,7 +39,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
             internet_message_id=outcome.internet_message_id or message.internet_message_id,
             subject=subject,
         ),
-        original_id=message.id,
+        original_id=outcome.original_id or message.id,
         is_junk=outcome.is_junk,
         moved_to=outcome.moved_to,
         sender=sender,

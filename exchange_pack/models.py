@@ -211,6 +211,7 @@ class JunkResult(Model):
     sender_blocked: bool | None = None  # whether the sender is now on the blocked list
     subject: str | None = None  # when the backend read the message on the way
     sender: str | None = None  # the sender's address, when the backend read it
+    original_id: str | None = None  # the id before the move, when the backend looked it up
 
 
 class DeleteOutcome(Model):

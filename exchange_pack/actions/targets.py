@@ -125,12 +125,14 @@ def locate_message(
     config: ConnectionConfig,
     *,
     resolved: bool = False,
+    deferred: bool = False,
 ) -> tuple[MailboxBackend, MessageSummary]:
     """The mailbox and the message's reference (``MailboxBackend.reference``): a backend id
     is read only when ``resolved``, else only its ``id`` is known until the request doing the
-    work answers the rest (``completed``); an internet_message_id costs its one lookup."""
+    work answers the rest (``completed``); an internet_message_id costs its one lookup, which
+    ``deferred`` lets a backend make inside the work's own requests."""
     mailbox = session.backend.mailbox(mailbox_of(params, config))
-    return mailbox, mailbox.reference(message_ref(params), resolved=resolved)
+    return mailbox, mailbox.reference(message_ref(params), resolved=resolved, deferred=deferred)
 
 
 def completed(

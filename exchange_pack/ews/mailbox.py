@@ -38,9 +38,11 @@ class EwsMailbox:
         """EWS GetItem (after FindItem for an internet_message_id)."""
         return messages.resolve(self.transport, self.account, ref)
 
-    def reference(self, ref: str, *, resolved: bool = False) -> MessageSummary:
+    def reference(
+        self, ref: str, *, resolved: bool = False, deferred: bool = False
+    ) -> MessageSummary:
         """An EWS ItemId without a request (GetItem when ``resolved``); FindItem alone for an
-        internet_message_id."""
+        internet_message_id, even when ``deferred`` (every EWS operation needs the ItemId)."""
         return messages.reference(self.transport, self.account, ref, resolved=resolved)
 
     def message_attachments(self, ref: str) -> tuple[MessageRef, list[AttachmentInfo]]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import is_unresolved
+from ..backend import is_not_looked_up, is_unresolved
 from ..models import JunkResult, MessageRef
-from .messages import message_path
+from .messages import find_by_internet_message_id, first_found, lookup_path, message_path
 from .transport import BatchRequest, GraphClient, graph_path, with_query
 
 RULE_PREFIX = "Exchange Pack: junk mail from "
@@ -28,16 +28,22 @@ def mark_junk(
     """Blocks/unblocks the sender (inbox rule) and moves the message to junkemail or inbox.
 
     An unresolved ``message`` costs no extra request when the sender rule's ``$batch`` or the
-    move's answer returns its subject, Message-ID and sender; otherwise one ``GET``."""
+    move's answer returns its subject, Message-ID and sender; otherwise one ``GET``. One not
+    looked up yet is found in that ``$batch``, else by one lookup before the move."""
     read: dict[str, Any] = {}
     blocked = None
     if block_sender:
         blocked, read = set_sender_rule(client, message, block=is_junk)
-    current_id = message.id
+    elif is_not_looked_up(message):
+        read = find_by_internet_message_id(
+            client, message.mailbox, str(message.internet_message_id), JUNK_FIELDS
+        )
+    original_id = message.id or read["id"]
+    current_id = original_id
     moved_to = None
     if move:
         moved_to = "junkemail" if is_junk else "inbox"
-        path = message_path(message.mailbox, message.id, "/move")
+        path = message_path(message.mailbox, original_id, "/move")
         moved = client.post_json(path, {"destinationId": moved_to})
         current_id = moved["id"]
         read = read or moved
@@ -54,6 +60,7 @@ def mark_junk(
         sender_blocked=blocked,
         subject=message.subject if message.subject is not None else read.get("subject"),
         sender=sender_of(read),
+        original_id=original_id,
     )
 
 
@@ -65,16 +72,19 @@ def sender_of(message: dict[str, Any]) -> str | None:
 def set_sender_rule(
     client: GraphClient, message: MessageRef, *, block: bool
 ) -> tuple[bool, dict[str, Any]]:
-    """One ``$batch`` (the message's sender, subject and Message-ID, the inbox rules, the Junk
-    Email folder id), then ``POST messageRules`` or ``DELETE messageRules/{id}`` when something
-    must change; whether the sender is now blocked, and the message as read."""
+    """One ``$batch`` (the message's id, sender, subject and Message-ID, by id or by the
+    ``internetMessageId`` lookup; the inbox rules; the Junk Email folder id), then ``POST
+    messageRules`` or ``DELETE messageRules/{id}`` when something must change; whether the
+    sender is now blocked, and the message as read."""
     mailbox = message.mailbox
     rules_path = graph_path("/users/{}/mailFolders/inbox/messageRules", mailbox)
+    internet_message_id = str(message.internet_message_id)
+    if is_not_looked_up(message):
+        message_url = lookup_path(mailbox, internet_message_id, JUNK_FIELDS)
+    else:
+        message_url = with_query(message_path(mailbox, message.id), {"$select": JUNK_FIELDS})
     lookups = [
-        BatchRequest(
-            id="message",
-            url=with_query(message_path(mailbox, message.id), {"$select": JUNK_FIELDS}),
-        ),
+        BatchRequest(id="message", url=message_url),
         BatchRequest(id="rules", url=rules_path),
         BatchRequest(
             id="junk",
@@ -88,6 +98,8 @@ def set_sender_rule(
         if not answers[request.id].ok:
             raise answers[request.id].error(request)
     read = answers["message"].body or {}
+    if is_not_looked_up(message):
+        read = first_found(read, mailbox, internet_message_id)
     sender = sender_of(read)
     if not sender:
         return False, read

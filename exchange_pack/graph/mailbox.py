@@ -46,10 +46,14 @@ class GraphMailbox:
         data = messages.get_message(self.client, self.address, ref.strip())
         return message_summary(data, self.address, None)
 
-    def reference(self, ref: str, *, resolved: bool = False) -> MessageSummary:
+    def reference(
+        self, ref: str, *, resolved: bool = False, deferred: bool = False
+    ) -> MessageSummary:
         """A Graph id (REST form) without a request (``GET messages/{id}`` when ``resolved``);
-        one ``internetMessageId`` lookup."""
+        one ``internetMessageId`` lookup, or none yet when ``deferred``."""
         ref = ref.strip()
+        if deferred and is_internet_message_id(ref):
+            return MessageSummary(mailbox=self.address, id="", internet_message_id=ref)
         if resolved or is_internet_message_id(ref):
             return self.resolve(ref)
         return MessageSummary(

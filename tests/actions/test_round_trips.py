@@ -73,7 +73,7 @@ CASES: list[tuple[str, dict[str, Any], str | None, bool, ByBackend, ByBackend]] 
         "bob",
         True,
         {"graph": 3, "ews": 2},
-        {"graph": 4, "ews": 2},
+        {"graph": 3, "ews": 2},
     ),
     (
         "delete_email",

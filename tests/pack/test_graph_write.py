@@ -151,6 +151,22 @@ def test_junk_with_block_sender_creates_one_rule_and_moves(rules_app: GraphHarne
     ]
 
 
+def test_junk_by_internet_message_id_looks_it_up_in_the_batch(rules_app: GraphHarness) -> None:
+    graph = rules_app
+    alice = graph.mailbox()
+    message = alice.reference(campaign_id("alice"), deferred=True)
+    original = alice.resolve(campaign_id("alice")).id
+    graph.start_counting()
+    result = alice.mark_junk(message, is_junk=True, move=True, block_sender=True)
+    assert graph.session.stats.requests == 3  # $batch (lookup, rules, junkemail) + rule + move
+    assert (result.original_id, result.sender) == (original, CAMPAIGN_SENDER)
+    assert result.subject and result.internet_message_id == campaign_id("alice")
+    assert [m.id for m in _find(graph, "alice@contoso.com", campaign_id("alice"))] == [result.id]
+    missing = alice.reference("<nobody@contoso.com>", deferred=True)
+    with pytest.raises(errors.MessageNotFoundError):
+        alice.mark_junk(missing, is_junk=False, move=True, block_sender=True)
+
+
 def test_not_junk_removes_the_rule_and_moves_back(rules_app: GraphHarness) -> None:
     graph = rules_app
     message = _campaign(graph)
