@@ -937,7 +937,8 @@ class Store:
             params += wanted
         if not include_drafts:
             sql += " AND is_draft = 0"
-        rows = self._query(sql + " ORDER BY received_at DESC, id", params)
+        # Ties (copies keep their received time) go newest item first, as a stable order.
+        rows = self._query(sql + " ORDER BY received_at DESC, rowid DESC", params)
         return [self._message_from(r) for r in rows]
 
     def search(
@@ -975,7 +976,7 @@ class Store:
         bare = internet_message_id.strip().strip("<>")
         rows = self._query(
             f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? "
-            "AND internet_message_id IN (?, ?) ORDER BY received_at DESC, id",
+            "AND internet_message_id IN (?, ?) ORDER BY received_at DESC, rowid DESC",
             (mailbox_id, f"<{bare}>", bare),
         )
         return [self._message_from(r) for r in rows]
