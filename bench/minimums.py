@@ -229,18 +229,14 @@ CASES: tuple[Case, ...] = (
         "reply_to_email",
         {"mailbox": "alice@contoso.com", "body": "Thank you for the report."},
         Minimum(
-            3,
-            "GET message (in_reply_to ref fields) + POST createReply (the draft carries the "
-            "reply's Message-ID; a bare reply answers 202 without it) + POST send",
-            3,
-            "the $filter lookup (ref fields) takes the GET's place",
+            2,
+            "$batch (GET message for the in_reply_to ref fields + POST createReply: the draft "
+            "carries the reply's Message-ID; a bare reply answers 202 without it) + POST send",
         ),
         Minimum(
-            4,
-            "GetItem (in_reply_to ref fields) + CreateItem ReplyToItem SaveOnly + GetItem (the "
-            "draft's InternetMessageId) + SendItem",
-            4,
-            "FindItem (ref fields) takes the first GetItem's place",
+            3,
+            "CreateItem ReplyToItem SaveOnly + GetItem (the draft's InternetMessageId and the "
+            "original's ref fields, one request) + SendItem",
         ),
         target_user="alice",
         writes=True,

@@ -27,6 +27,7 @@ from .models import (
     Page,
     SearchCriteria,
     SentMessage,
+    SentReply,
 )
 
 ByteStream = AbstractContextManager[Iterator[bytes]]
@@ -101,9 +102,9 @@ class MailboxBackend(Protocol):
 
     def send(self, draft: OutgoingMessage) -> SentMessage: ...
 
-    def reply(
-        self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool
-    ) -> SentMessage: ...
+    def reply(self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool) -> SentReply:
+        """Sends the reply once; an unresolved ``message`` is read within the reply's own
+        requests, so the result names it without an extra round trip."""
 
     def out_of_office(self) -> OutOfOffice: ...
 

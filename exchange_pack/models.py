@@ -202,6 +202,13 @@ class SentMessage(Model):
     subject: str | None = None
 
 
+class SentReply(Model):
+    """A reply as sent, and the message it answers (read on the way when it was unresolved)."""
+
+    in_reply_to: MessageRef
+    reply: SentMessage
+
+
 class JunkResult(Model):
     mailbox: str
     id: str  # id after the move (the message's new id when it changed)

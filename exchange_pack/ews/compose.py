@@ -8,6 +8,7 @@ that is never repeated after an unclear failure. (send_email needs no draft: see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from exchangelib import Account, Body, HTMLBody
@@ -49,7 +50,7 @@ def file_attachments(paths: list[str]) -> list[FileAttachment]:
     return found
 
 
-def created_id(answers: list) -> str:
+def created_id(answers: Iterable[object]) -> str:
     """The ItemId CreateItem returned for a saved draft."""
     for answer in answers:
         if isinstance(answer, Exception):
@@ -63,8 +64,9 @@ def save_draft(transport: EwsTransport, account: Account, item: Item | BaseReply
     """EWS CreateItem (SaveOnly, in Drafts) of a message or a reply: the new draft's ItemId."""
     drafts = folder_lookup.distinguished(account, "drafts")
 
-    def create() -> list:
-        return list(
+    def create() -> str:
+        # Read inside the transport's call, so an EWS error in the answer is translated.
+        return created_id(
             CreateItem(account=account).call(
                 items=[item],
                 folder=drafts,
@@ -73,8 +75,7 @@ def save_draft(transport: EwsTransport, account: Account, item: Item | BaseReply
             )
         )
 
-    answers = transport.call(create, mailbox=account.primary_smtp_address, idempotent=False)
-    return created_id(answers)
+    return transport.call(create, mailbox=account.primary_smtp_address, idempotent=False)
 
 
 def attach(transport: EwsTransport, account: Account, draft_id: str, paths: list[str]) -> None:
@@ -94,10 +95,17 @@ def attach(transport: EwsTransport, account: Account, draft_id: str, paths: list
 
 
 def send_draft(
-    transport: EwsTransport, account: Account, draft_id: str, save_copy: bool, subject: str | None
-) -> SentMessage:
-    """EWS GetItem (the draft's InternetMessageId) then SendItem."""
-    draft = get_items(transport, account, [draft_id], ("message_id", "subject", "changekey"))[0]
+    transport: EwsTransport,
+    account: Account,
+    draft_id: str,
+    save_copy: bool,
+    *,
+    read_along: str | None = None,
+) -> tuple[SentMessage, Item | None]:
+    """EWS GetItem (the draft's InternetMessageId, and the subject and Message-ID of the item
+    ``read_along`` names, in the same request) then SendItem; the sent message and that item."""
+    wanted = [draft_id, read_along] if read_along else [draft_id]
+    draft, *along = get_items(transport, account, wanted, ("message_id", "subject", "changekey"))
     sent_folder = folder_lookup.distinguished(account, "sentitems") if save_copy else None
 
     def run() -> None:
@@ -109,9 +117,10 @@ def send_draft(
         )
 
     transport.call(run, mailbox=account.primary_smtp_address, idempotent=False)
-    return SentMessage(
+    sent = SentMessage(
         mailbox=account.primary_smtp_address,
         internet_message_id=draft.message_id or "",
         id=None,
-        subject=draft.subject if draft.subject is not None else subject,
+        subject=draft.subject,
     )
+    return sent, along[0] if along else None

@@ -17,6 +17,7 @@ from ..models import (
     Page,
     SearchCriteria,
     SentMessage,
+    SentReply,
 )
 from . import attachments, contacts, junk, messages, mime, mutate, reply, search, send, settings
 from .transport import EwsTransport
@@ -99,8 +100,8 @@ class EwsMailbox:
         """EWS CreateItem (SendAndSaveCopy / SendOnly)."""
         return send.send(self.transport, self.account, draft)
 
-    def reply(self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool) -> SentMessage:
-        """EWS CreateItem with ReplyToItem / ReplyAllToItem."""
+    def reply(self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool) -> SentReply:
+        """EWS CreateItem with ReplyToItem / ReplyAllToItem, GetItem, SendItem."""
         return reply.reply(self.transport, self.account, message, draft, reply_all=reply_all)
 
     def out_of_office(self) -> OutOfOffice:

@@ -19,6 +19,7 @@ from ..models import (
     Page,
     SearchCriteria,
     SentMessage,
+    SentReply,
 )
 from . import attachments, contacts, junk, messages, move, reply, search, send, settings
 from .folders import FolderDirectory
@@ -123,8 +124,9 @@ class GraphMailbox:
         """MIME ``sendMail`` (or draft + upload sessions + ``send`` for large attachments)."""
         return send.send(self.client, self.address, draft)
 
-    def reply(self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool) -> SentMessage:
-        """``createReply``/``createReplyAll`` then ``send``."""
+    def reply(self, message: MessageRef, draft: OutgoingMessage, *, reply_all: bool) -> SentReply:
+        """``createReply``/``createReplyAll`` (in a ``$batch`` with the original's ``GET`` when
+        unresolved) then ``send``."""
         return reply.reply(self.client, self._ref(message), draft, reply_all=reply_all)
 
     def out_of_office(self) -> OutOfOffice:

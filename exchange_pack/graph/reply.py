@@ -3,6 +3,7 @@
 
 A bare ``reply`` would be one request, but it answers 202 without a body, so it cannot name
 the reply it sent; the draft returned by ``createReply`` carries the reply's internetMessageId.
+An original known by id alone is read in the same ``$batch`` as ``createReply``.
 Minimum: 2 requests; +1 PATCH for extra recipients or importance; +1 per attachment.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import MessageRef, OutgoingMessage, SentMessage
+from ..backend import is_unresolved
+from ..models import MessageRef, OutgoingMessage, SentMessage, SentReply
 from .drafts import add_attachments, recipients_json, send_draft
 from .messages import message_path
-from .transport import GraphClient
+from .shape import REF_FIELDS, message_ref
+from .transport import BatchRequest, GraphClient, with_query
 
 
 def _extended(existing: list[dict[str, Any]] | None, extra: list[str]) -> list[dict[str, Any]]:
@@ -28,11 +31,20 @@ def reply(
     draft: OutgoingMessage,
     *,
     reply_all: bool,
-) -> SentMessage:
+) -> SentReply:
     """Replies to ``message`` (Graph ``createReply``/``createReplyAll``, PATCH, ``send``)."""
     mailbox = message.mailbox
     action = "/createReplyAll" if reply_all else "/createReply"
-    created = client.post_json(message_path(mailbox, message.id, action), {"comment": draft.body})
+    create = BatchRequest(
+        id="reply",
+        method="POST",
+        url=message_path(mailbox, message.id, action),
+        body={"comment": draft.body},
+    )
+    if is_unresolved(message):
+        message, created = _read_and_create(client, message, create)
+    else:
+        created = client.post_json(create.url, create.body)
     changes: dict[str, Any] = {}
     if draft.to:
         changes["toRecipients"] = _extended(created.get("toRecipients"), draft.to)
@@ -46,9 +58,25 @@ def reply(
         client.request("PATCH", message_path(mailbox, created["id"]), json=changes).close()
     add_attachments(client, mailbox, created["id"], draft.attachment_paths)
     send_draft(client, mailbox, created["id"])
-    return SentMessage(
+    sent = SentMessage(
         mailbox=mailbox,
         internet_message_id=created["internetMessageId"],
         id=created["id"],
         subject=created.get("subject"),
     )
+    return SentReply(in_reply_to=message, reply=sent)
+
+
+def _read_and_create(
+    client: GraphClient, message: MessageRef, create: BatchRequest
+) -> tuple[MessageRef, dict[str, Any]]:
+    """One ``$batch``: the original's reference fields and the reply draft."""
+    read = BatchRequest(
+        id="original",
+        url=with_query(message_path(message.mailbox, message.id), {"$select": REF_FIELDS}),
+    )
+    answers = client.batch([read, create])
+    for request in (read, create):
+        if not answers[request.id].ok:
+            raise answers[request.id].error(request)
+    return message_ref(answers["original"].body, message.mailbox), answers["reply"].body

@@ -102,7 +102,7 @@ CASES: list[tuple[str, dict[str, Any], str | None, bool, ByBackend, ByBackend]] 
         {"mailbox": "alice@contoso.com", "body": "Thank you for the report."},
         "alice",
         True,
-        {"graph": 3, "ews": 4},
+        {"graph": 2, "ews": 3},
         {"graph": 3, "ews": 4},
     ),
 ]

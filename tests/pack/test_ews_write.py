@@ -170,7 +170,7 @@ def test_reply_all_with_extra_cc_and_attachment(ews: EwsHarness, tmp_path: Path)
             body="Thanks, contained.", cc=["carol@contoso.com"], attachment_paths=[str(note)]
         ),
         reply_all=True,
-    )
+    ).reply
     assert reply.subject.startswith("RE:")
     (received,) = (
         ews.mailbox("alice@contoso.com")
@@ -188,8 +188,46 @@ def test_reply_to_the_campaign_goes_to_its_sender(ews: EwsHarness) -> None:
     bob = ews.mailbox("bob@contoso.com")
     message = bob.resolve(campaign_id("bob"))
     ews.start_counting()
-    reply = bob.reply(message, OutgoingMessage(body="Is this legitimate?"), reply_all=False)
-    assert reply.internet_message_id
+    sent = bob.reply(message, OutgoingMessage(body="Is this legitimate?"), reply_all=False)
+    reply = sent.reply
+    assert reply.internet_message_id and sent.in_reply_to is message
     assert ews.operations() == ["CreateItem", "GetItem", "SendItem"]
     sent = bob.search(SearchCriteria(internet_message_id=reply.internet_message_id), 1).items[0]
     assert [r.address for r in sent.to] == [CAMPAIGN_SENDER]
+
+
+def test_reply_to_a_message_known_by_id_reads_it_beside_the_draft(ews: EwsHarness) -> None:
+    bob = ews.mailbox("bob@contoso.com")
+    resolved = bob.resolve(campaign_id("bob"))
+    message = bob.reference(resolved.id)
+    ews.start_counting()
+    sent = bob.reply(message, OutgoingMessage(body="Is this legitimate?"), reply_all=False)
+    assert ews.operations() == ["CreateItem", "GetItem", "SendItem"]
+    assert sent.in_reply_to.model_dump() == {
+        "mailbox": "bob@contoso.com",
+        "id": resolved.id,
+        "internet_message_id": campaign_id("bob"),
+        "subject": resolved.subject,
+    }
+
+
+def test_reply_with_extra_recipients_reads_the_message_once(ews: EwsHarness) -> None:
+    bob = ews.mailbox("bob@contoso.com")
+    resolved = bob.resolve(campaign_id("bob"))
+    ews.start_counting()
+    sent = bob.reply(
+        bob.reference(resolved.id),
+        OutgoingMessage(body="Forwarding to the SOC.", cc=["soc@contoso.com"]),
+        reply_all=False,
+    )
+    assert ews.operations() == ["GetItem", "CreateItem", "GetItem", "SendItem"]
+    assert sent.in_reply_to.internet_message_id == campaign_id("bob")
+    assert sent.in_reply_to.subject == resolved.subject
+
+
+def test_reply_to_a_deleted_message_is_not_found(ews: EwsHarness) -> None:
+    bob = ews.mailbox("bob@contoso.com")
+    gone = bob.reference(bob.resolve(campaign_id("bob")).id)
+    bob.delete(gone, "hard")
+    with pytest.raises(errors.MessageNotFoundError):
+        bob.reply(gone, OutgoingMessage(body="never sent"), reply_all=False)

@@ -236,8 +236,36 @@ def test_reply_is_two_requests_and_returns_the_reply_id(graph: GraphHarness) -> 
     graph.start_counting()
     sent = graph.mailbox().reply(original, OutgoingMessage(body="Thanks, on it."), reply_all=False)
     assert graph.session.stats.requests == 2  # createReply + send
-    received = _find(graph, "bob@contoso.com", sent.internet_message_id)
+    reference = ("id", "internet_message_id", "subject")
+    assert [getattr(sent.in_reply_to, f) for f in reference] == [
+        getattr(original, f) for f in reference
+    ]
+    received = _find(graph, "bob@contoso.com", sent.reply.internet_message_id)
     assert [m.subject for m in received] == ["RE: Contract renewal - Northwind"]
+
+
+def test_reply_to_a_message_known_by_id_reads_it_in_the_create_batch(graph: GraphHarness) -> None:
+    alice = graph.mailbox()
+    resolved = alice.resolve(campaign_id("alice"))
+    message = alice.reference(resolved.id)
+    graph.start_counting()
+    sent = alice.reply(message, OutgoingMessage(body="Reported, thanks."), reply_all=False)
+    assert graph.session.stats.requests == 2  # $batch (GET original + createReply) + send
+    assert sent.in_reply_to.model_dump() == {
+        "mailbox": "alice@contoso.com",
+        "id": resolved.id,
+        "internet_message_id": campaign_id("alice"),
+        "subject": resolved.subject,
+    }
+    assert sent.reply.subject == f"RE: {resolved.subject}"
+
+
+def test_reply_to_a_deleted_message_is_not_found(graph: GraphHarness) -> None:
+    alice = graph.mailbox()
+    gone = alice.reference(alice.resolve(campaign_id("alice")).id)
+    alice.delete(gone, "hard")
+    with pytest.raises(errors.MessageNotFoundError):
+        alice.reply(gone, OutgoingMessage(body="never sent"), reply_all=False)
 
 
 def test_reply_all_with_extra_cc_and_attachment(graph: GraphHarness, tmp_path) -> None:
@@ -248,7 +276,7 @@ def test_reply_all_with_extra_cc_and_attachment(graph: GraphHarness, tmp_path) -
         body="Adding Carol.", cc=["carol@contoso.com"], attachment_paths=[str(note)]
     )
     graph.start_counting()
-    sent = graph.mailbox().reply(original, draft, reply_all=True)
+    sent = graph.mailbox().reply(original, draft, reply_all=True).reply
     assert graph.session.stats.requests == 4  # createReplyAll + PATCH + attachment + send
     for user in ("bob@contoso.com", "carol@contoso.com"):
         received = _find(graph, user, sent.internet_message_id)
