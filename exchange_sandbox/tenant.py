@@ -254,6 +254,8 @@ class Tenant:
             username = self.service_account["username"]
             claims = {"service_account": username, "tid": self.tenant_id}
             request.app = username
+        elif audience == "ews" and scheme in ("ntlm", "negotiate"):
+            raise TokenError("The request failed with HTTP status 401: Unauthorized.")
         elif not header or not credentials.strip():
             raise TokenError("Access token is empty.")
         else:

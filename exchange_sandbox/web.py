@@ -104,6 +104,14 @@ class Router:
         return None
 
 
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def _one_line(value: str) -> str:
+    """A header value with its line breaks folded into spaces."""
+    return _LINE_BREAKS.sub(" ", str(value))
+
+
 def _method_not_allowed(request: Request) -> Response:
     return Response.json(405, {"error": {"code": "BadRequest", "message": "Method not allowed."}})
 
@@ -160,7 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.send_response(response.status)
-        headers = dict(response.headers)
+        # A line break inside a value would end the header block early and hang the client.
+        headers = {k: _one_line(v) for k, v in response.headers.items()}
         if isinstance(response.body, bytes | bytearray):
             headers["Content-Length"] = str(len(response.body))
             for k, v in headers.items():

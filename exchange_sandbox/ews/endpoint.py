@@ -53,8 +53,10 @@ def handle(tenant: Tenant, request: Request, ntlm: NtlmAcceptor | None = None) -
         claims = tenant.authenticate(request, "ews")
         auth.require_ews_permission(tenant, claims)
     except TokenError as exc:
-        has_credentials = bool(request.headers.get("Authorization"))
-        return _denied_response(auth.token_rejected(exc.reason, offer_all=not has_credentials))
+        # Without a bearer token (none, Basic or NTLM), every scheme is offered again, as IIS does.
+        scheme = (request.headers.get("Authorization") or "").strip().partition(" ")[0]
+        offer_all = scheme.lower() != "bearer"
+        return _denied_response(auth.token_rejected(exc.reason, offer_all=offer_all))
     except auth.HttpDenied as denied:
         return _denied_response(denied)
     if isinstance(envelope, EwsFault):

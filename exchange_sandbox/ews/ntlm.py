@@ -94,13 +94,15 @@ class NtlmAcceptor:
         """The service account's name when a pending handshake accepts ``token``."""
         with self._lock:
             # The AUTHENTICATE message does not name its challenge: try the pending handshakes,
-            # newest first (a client answers its challenge at once on the same connection).
+            # newest first (a client answers its challenge at once). A mismatch leaves a
+            # handshake pending for its own client (pyspnego keeps its state on failure).
             for key in reversed(list(self._pending)):
-                context = self._pending.pop(key)
+                context = self._pending[key]
                 try:
                     context.step(token)
                 except SpnegoError:
                     continue
+                del self._pending[key]
                 if context.complete:
                     return self.tenant.service_account["username"]
         return None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import requests
+import spnego
 from ews_face_support import (
     NS,
     body_payload,
@@ -43,6 +46,26 @@ def test_missing_token_is_401_with_challenges(sandbox: Sandbox) -> None:
     challenge = response.headers["WWW-Authenticate"]
     assert "Bearer" in challenge and "NTLM" in challenge and "Basic" in challenge
     assert "x-ms-diagnostics" in response.headers
+
+
+def test_malformed_token_is_401_with_one_line_diagnostics(sandbox: Sandbox) -> None:
+    # The reason has two sentences on two lines in Microsoft's wording: a raw line break in
+    # the header would end the header block early and leave the client waiting for its body.
+    http = requests.Session()
+    http.trust_env = False
+    with http:
+        response = http.post(
+            sandbox.info["ews_url"],
+            data=envelope(GET_INBOX, impersonate="alice@contoso.com"),
+            headers={"Content-Type": "text/xml", "Authorization": "Bearer not-a-jwt"},
+            verify=sandbox.ca_bundle,
+            timeout=10,
+        )
+    assert response.status_code == 401
+    diagnostics = response.headers["x-ms-diagnostics"]
+    assert diagnostics.startswith('2000001;reason="IDX14100: JWT is not well formed')
+    assert "Compact Serialization Format." in diagnostics and "\n" not in diagnostics
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_token_without_full_access_as_app_is_401(sandbox: Sandbox) -> None:
@@ -168,3 +191,26 @@ def test_wrong_service_password_is_401(sandbox: Sandbox) -> None:
         headers={"Authorization": requests.auth._basic_auth_str(service["username"], "wrong")},
     )
     assert response.status_code == 401
+
+
+def test_interleaved_ntlm_handshakes_both_succeed(sandbox: Sandbox) -> None:
+    # Two clients negotiate before either authenticates (concurrent action processes): each
+    # AUTHENTICATE must find its own challenge, whichever answers first.
+    service = sandbox.info["service_account"]
+    request = envelope(GET_INBOX, impersonate="alice@contoso.com")
+    clients = [
+        spnego.client(service["username"], service["password"], protocol="ntlm") for _ in range(2)
+    ]
+    answers = []
+    for client in clients:
+        negotiate = base64.b64encode(client.step()).decode("ascii")
+        challenged = post(sandbox, request, headers={"Authorization": f"NTLM {negotiate}"})
+        assert challenged.status_code == 401
+        challenge = challenged.headers["WWW-Authenticate"].split(" ", 1)[1]
+        answers.append(base64.b64encode(client.step(base64.b64decode(challenge))).decode("ascii"))
+    for answer in answers:
+        response = post(sandbox, request, headers={"Authorization": f"NTLM {answer}"})
+        assert response.status_code == 200, response.status_code
+    replayed = post(sandbox, request, headers={"Authorization": f"NTLM {answers[0]}"})
+    assert replayed.status_code == 401  # a finished handshake cannot be answered again
+    assert "NTLM" in replayed.headers["WWW-Authenticate"]
