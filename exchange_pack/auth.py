@@ -40,6 +40,8 @@ AuthMethod = Literal["client_secret", "certificate"]
 
 # msal itself renews tokens with less than 5 minutes left; reuse ours only before that point.
 REFRESH_MARGIN_SECONDS = 300
+# How far the issuer's clock may be from ours before a token's own ``exp`` is not trusted.
+CLOCK_TOLERANCE = 300
 # Hosts where msal may run its instance discovery; any other host (the sandbox, a proxy) gets
 # instance_discovery=False, which also stops msal's hidden alias lookup on error.
 MICROSOFT_AUTHORITY_HOSTS = frozenset(
@@ -74,9 +76,27 @@ class ClientCredential:
 
 
 @dataclass(frozen=True)
-class _Token:
+class AccessToken:
+    """An access token and when it expires, on this machine's clock (as msal reckons it)."""
+
     access_token: str = field(repr=False)
     expires_at: float
+
+
+def _expiry(result: dict[str, Any]) -> float:
+    """When msal's token expires on this machine's clock: the token's ``exp`` (the same in
+    every process) while the issuer's clock agrees with ours, else msal's ``expires_in``.
+
+    Every expiry check here runs on the local clock; with a skewed one, ``exp`` would call a
+    token msal still serves expired, and exchangelib would ask for it again and again."""
+    now = time.time()
+    expires_in = result.get("expires_in")
+    by_msal = now + float(expires_in) if isinstance(expires_in, (int, float)) else None
+    exp = decode_jwt_claims(result["access_token"]).get("exp")
+    by_issuer = float(exp) if isinstance(exp, (int, float)) else None
+    if by_issuer is not None and (by_msal is None or abs(by_issuer - by_msal) <= CLOCK_TOLERANCE):
+        return by_issuer
+    return by_msal if by_msal is not None else now
 
 
 def decode_jwt_claims(token: str) -> dict[str, Any]:
@@ -217,7 +237,7 @@ class TokenProvider:
         self._credential: ClientCredential | None = None
         self._app: msal.ConfidentialClientApplication | None = None
         self._cache: PersistentTokenCache | None = None
-        self._tokens: dict[str, _Token] = {}
+        self._tokens: dict[str, AccessToken] = {}
 
     # -- configuration --------------------------------------------------------------------
     def scope(self, resource: Resource) -> str:
@@ -324,9 +344,15 @@ class TokenProvider:
             hint="Check tenant_id, cloud and authority_host.",
         )
 
-    def _acquire(
-        self, resource: Resource, force_refresh: bool = False, refused: str | None = None
-    ) -> _Token:
+    def acquire(
+        self,
+        resource: Resource = "graph",
+        force_refresh: bool = False,
+        *,
+        refused: str | None = None,
+    ) -> AccessToken:
+        """An app-only access token for the resource, with its expiry (``token`` explains
+        ``force_refresh`` and ``refused``)."""
         scope = self.scope(resource)
         with self._lock:
             cached = self._tokens.get(resource)
@@ -351,11 +377,7 @@ class TokenProvider:
                     raise self._authority_error() from None
             if not result or "access_token" not in result:
                 raise error_from_token_response(result or {})
-            claims = decode_jwt_claims(result["access_token"])
-            expires_at = claims.get("exp")
-            if not isinstance(expires_at, (int, float)):
-                expires_at = time.time() + float(result.get("expires_in") or 0)
-            token = _Token(result["access_token"], float(expires_at))
+            token = AccessToken(result["access_token"], _expiry(result))
             self._tokens[resource] = token
             return token
 
@@ -371,11 +393,11 @@ class TokenProvider:
         # force_refresh follows a 401: the cached token is dropped from the msal cache and a new
         # one requested. ``refused`` (token_fingerprint of the refused token) keeps a token that
         # another thread or process has already renewed, so one key rotation costs one request.
-        return self._acquire(resource, force_refresh, refused).access_token
+        return self.acquire(resource, force_refresh, refused=refused).access_token
 
     def token_info(self, resource: Resource = "graph") -> TokenInfo:
         """Facts about the resource's token: auth method, expiry, roles, app and tenant ids."""
-        token = self._acquire(resource)
+        token = self.acquire(resource)
         claims = decode_jwt_claims(token.access_token)
         roles = claims.get("roles")
         return TokenInfo(

@@ -46,7 +46,7 @@ class Scenario:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("test_connection", {}, volatile=("token.expires_at",)),
+    Scenario("test_connection", {}, volatile=("token_expires_at",)),
     Scenario("get_searchable_mailboxes", {}),
     Scenario(
         "search_emails_extended",

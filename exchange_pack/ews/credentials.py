@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from exchangelib.credentials import Credentials, OAuth2Credentials
 
-from ..auth import decode_jwt_claims
+from ..errors import AuthenticationError
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -65,13 +65,18 @@ class MsalCredentials(OAuth2Credentials):
             self.access_token = self._acquire(force_refresh=True, refused=refused)
 
     def _acquire(self, force_refresh: bool = False, refused: str | None = None) -> dict[str, Any]:
-        access_token = self._session.tokens.token("ews", force_refresh, refused=refused)
-        expires = decode_jwt_claims(access_token).get("exp")
+        token = self._session.tokens.acquire("ews", force_refresh, refused=refused)
         now = time.time()
-        expires_at = float(expires) if isinstance(expires, (int, float)) else now + 3000
-        expires_at -= EXPIRY_MARGIN_SECONDS
+        lifetime = token.expires_at - now
+        if lifetime <= 0:
+            # exchangelib would ask again for ever: a token born expired is an error, not a loop.
+            raise AuthenticationError(
+                "The identity platform issued an EWS access token that has already expired.",
+                hint="Check the token lifetime policy of the tenant and this machine's clock.",
+            )
+        expires_at = token.expires_at - min(EXPIRY_MARGIN_SECONDS, lifetime / 2)
         return {
-            "access_token": access_token,
+            "access_token": token.access_token,
             "token_type": "Bearer",
             "expires_in": max(0, int(expires_at - now)),
             "expires_at": expires_at,

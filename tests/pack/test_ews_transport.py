@@ -195,3 +195,24 @@ def test_tls_uses_the_configured_ca_bundle_only(fresh_sandbox: Sandbox, tmp_path
     with pytest.raises(errors.ExchangePackError) as caught:
         backend.mailbox("alice@contoso.com").resolve(campaign_id("alice"))
     assert caught.value.code in ("INVALID_CONFIG", "SERVICE_UNAVAILABLE")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("skew_seconds", [-7200, 7200])
+def test_issuer_clock_far_from_ours_does_not_stall(
+    fresh_sandbox: Sandbox, tmp_path: Path, skew_seconds: int
+) -> None:
+    # Tokens whose `exp` is two hours in our past (or future): expiry is reckoned on this
+    # machine's clock from msal's expires_in, so exchangelib neither spins asking for a token
+    # it calls expired nor keeps one too long.
+    fresh_sandbox.clock(skew_seconds)
+    config = ConnectionConfig(
+        **fresh_sandbox.pack_config(backend="ews", token_cache_path=str(tmp_path / "tokens.json"))
+    )
+    with Session(config) as session:
+        found = EwsBackend(session).mailbox("alice@contoso.com").resolve(campaign_id("alice"))
+        token = session.tokens.acquire("ews")
+    assert found.internet_message_id == campaign_id("alice")
+    assert 3000 < token.expires_at - time.time() <= 3600
+    token_requests = [r for r in fresh_sandbox.requests() if r["path"].endswith("/token")]
+    assert len(token_requests) == 1
