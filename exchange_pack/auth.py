@@ -344,6 +344,7 @@ class TokenProvider:
             hint="Check tenant_id, cloud and authority_host.",
         )
 
+    # -- public -----------------------------------------------------------------------------
     def acquire(
         self,
         resource: Resource = "graph",
@@ -381,7 +382,6 @@ class TokenProvider:
             self._tokens[resource] = token
             return token
 
-    # -- public -----------------------------------------------------------------------------
     def token(
         self,
         resource: Resource = "graph",
