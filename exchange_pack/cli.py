@@ -11,27 +11,27 @@ from pathlib import Path
 from . import __version__
 from .docs import render, updated_readme
 from .errors import ConfigError, ExchangePackError, InputError
-from .manifest import load_action_module, load_manifest, pack_root
+from .manifest import load_manifest, pack_root
 from .pack_check import check_pack
 from .runtime import report_failure, run_action
 
 USAGE = """exchange-pack run ACTION [--config FILE] [--verbose] [--<parameter> VALUE ...]
        exchange-pack actions [--json]
        exchange-pack validate
-       exchange-pack docs [--write | --check] [--readme FILE]"""
+       exchange-pack docs [--write | --check] [--readme FILE]
+       exchange-pack bundle PLATFORM|all --out DIR"""
 
 
 def run_command(action_id: str, argv: Sequence[str]) -> int:
     """``exchange-pack run ACTION``: the same contract as ``python actions/ACTION.py``."""
     try:
         spec = load_manifest().action(action_id)
-        module = load_action_module(spec)
     except ConfigError as exc:
         error = InputError(exc.message, hint="Run `exchange-pack actions` for the list.")
         return report_failure(action_id, error)
     except ExchangePackError as exc:
         return report_failure(action_id, exc)
-    return run_action(spec.id, module.run, argv=argv)
+    return run_action(spec.id, argv=argv)
 
 
 def actions_command(as_json: bool) -> int:
@@ -84,6 +84,18 @@ def docs_command(mode: str | None, readme: Path) -> int:
     return 0
 
 
+def bundle_command(platform: str, out: Path) -> int:
+    """``exchange-pack bundle``: writes one platform's bundle (or every one) under ``out``."""
+    from .bundles import available, build
+
+    platforms = available() if platform == "all" else [platform]
+    for name in platforms:
+        target = out / name if platform == "all" else out
+        written = build(name, target)
+        print(f"{name}: {len(written)} files in {target}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange-pack", usage=USAGE)
     parser.add_argument("--version", action="version", version=f"exchange-pack {__version__}")
@@ -97,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--check", dest="mode", action="store_const", const="check")
     docs.add_argument("--readme", type=Path, default=None)
     commands.add_parser("run", help="run an action (see `exchange-pack run ACTION --help`)")
+    bundle = commands.add_parser("bundle", help="generate a SOAR platform's bundle")
+    bundle.add_argument("platform", help="cloud-soar, xsoar, splunk-soar, stackstorm or all")
+    bundle.add_argument("--out", type=Path, required=True, help="folder to write the bundle in")
     return parser
 
 
@@ -114,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return actions_command(args.json)
         if args.command == "validate":
             return validate_command()
+        if args.command == "bundle":
+            return bundle_command(args.platform, args.out)
         return docs_command(args.mode, args.readme or pack_root() / "README.md")
     except ExchangePackError as exc:
         print(f"ERROR {exc.code}: {exc.message}", file=sys.stderr)

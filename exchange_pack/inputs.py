@@ -29,6 +29,11 @@ _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _MAX_LISTED = 30  # allowed values / parameter names shown in a message
+SOURCE_STDIN = "stdin"
+SOURCE_FLAG = "flag"
+SOURCE_ENV = "environment"
+SOURCE_PREFIXED_ENV = "environment (EXCHANGE_ prefix)"
+PRECEDENCE = ("stdin JSON", "--flags", "environment variables")
 
 
 class ParsedArgs(BaseModel):
@@ -40,6 +45,7 @@ class ParsedArgs(BaseModel):
     config_file: str | None = None
     log_level: str | None = None
     help: bool = False
+    pretty: bool = False
 
 
 class RawInput(BaseModel):
@@ -47,7 +53,8 @@ class RawInput(BaseModel):
 
     config: dict[str, Any]
     parameters: dict[str, Any]
-    source: str  # "stdin" or "command line"
+    source: str  # where the input came from, in words ("stdin", "adapter", ...)
+    sources: dict[str, str] = Field(default_factory=dict)  # parameter -> where it came from
 
 
 # -- command line ----------------------------------------------------------------------------
@@ -55,7 +62,7 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
     """``--<id> value`` / ``--<id>=value`` pairs plus ``--config``, ``--verbose``, ``--debug``."""
     values: dict[str, str | list[str]] = {}
     config_file = log_level = None
-    wants_help = False
+    wants_help = pretty = False
     items = list(argv)
     index = 0
     while index < len(items):
@@ -69,6 +76,9 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
             continue
         if token == "--debug":
             log_level = "DEBUG"
+            continue
+        if token == "--pretty":
+            pretty = True
             continue
         if not token.startswith("--") or token == "--":
             raise InputError(
@@ -91,7 +101,13 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
             values[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
         else:
             values[name] = value
-    return ParsedArgs(values=values, config_file=config_file, log_level=log_level, help=wants_help)
+    return ParsedArgs(
+        values=values,
+        config_file=config_file,
+        log_level=log_level,
+        help=wants_help,
+        pretty=pretty,
+    )
 
 
 def _refuse_secret_flags(names: Sequence[str]) -> None:
@@ -112,15 +128,20 @@ def config_keys() -> list[str]:
     return list(load_schema("connection").get("properties", {}))
 
 
-def config_from_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """Config keys from ``tenant_id``-style or ``EXCHANGE_TENANT_ID``-style variables."""
-    found: dict[str, str] = {}
+def config_from_environ(environ: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """Config keys from ``tenant_id``-style and ``EXCHANGE_TENANT_ID``-style variables.
+
+    Two sources (each named by its variable in a conflict message); blank variables count as
+    not given.
+    """
+    plain: dict[str, str] = {}
+    prefixed: dict[str, str] = {}
     for key in config_keys():
-        for name in (key, f"{ENV_PREFIX}{key.upper()}"):
-            if name in environ:
-                found[key] = environ[name]
-                break
-    return found
+        if environ.get(key, "").strip():
+            plain[key] = environ[key]
+        if environ.get(f"{ENV_PREFIX}{key.upper()}", "").strip():
+            prefixed[key] = environ[f"{ENV_PREFIX}{key.upper()}"]
+    return [(SOURCE_ENV, plain), (SOURCE_PREFIXED_ENV, prefixed)]
 
 
 def config_from_file(path_text: str) -> dict[str, Any]:
@@ -175,33 +196,104 @@ def _read_stdin_document(stdin: TextIO | None) -> dict[str, Any] | None:
     return document
 
 
+def _where(source: str, key: str) -> str:
+    """Where a value came from, in words: ``stdin``, ``flag --x``, ``environment variable x``."""
+    if source == SOURCE_FLAG:
+        return f"flag --{key}"
+    if source == SOURCE_ENV:
+        return f"environment variable {key}"
+    if source == SOURCE_PREFIXED_ENV:
+        return f"environment variable {ENV_PREFIX}{key.upper()}"
+    return "stdin JSON" if source == SOURCE_STDIN else source
+
+
+def merge_sources(
+    sources: Sequence[tuple[str, Mapping[str, Any]]],
+    schema: Mapping[str, Any],
+    noun: str,
+    error: type[InputError] | type[ConfigError],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One mapping from several sources, checked key by key after coercion by ``schema``.
+
+    A key given by more than one source must have the same value in each (exit 64/78 naming
+    both places otherwise), so no input is ever silently dropped; ``sources`` lists them in
+    precedence order and the first one that gives a key is named as its source.
+    """
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, values in sources:
+        for key, value in coerce(values, schema).items():
+            if key not in merged:
+                merged[key], origin[key] = value, _where(source, key)
+            elif merged[key] != value:
+                raise error(
+                    f"{noun} '{key}' is given two ways with different values: "
+                    f"{origin[key]} and {_where(source, key)}.",
+                    hint=f"Give '{key}' one way only (precedence: {', '.join(PRECEDENCE)}).",
+                )
+    return merged, origin
+
+
+def merge_parameter_sources(
+    action_id: str, sources: Sequence[tuple[str, Mapping[str, Any]]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """An action's parameters from several sources (see :func:`merge_sources`)."""
+    return merge_sources(sources, load_schema(f"{action_id}.input"), "parameter", InputError)
+
+
+def parameters_from_environ(environ: Mapping[str, str], names: set[str]) -> dict[str, str]:
+    """Variables named exactly by a parameter id (Cloud SOAR); a blank one counts as not given."""
+    return {name: environ[name] for name in sorted(names) if environ.get(name, "").strip()}
+
+
 def read_input(
-    args: ParsedArgs, stdin: TextIO | None, environ: Mapping[str, str], parameter_names: set[str]
+    args: ParsedArgs, stdin: TextIO | None, environ: Mapping[str, str], action_id: str
 ) -> RawInput:
-    """Config and parameters from stdin JSON, else from flags, environment and config file."""
+    """Config and parameters from every source the contract names, merged (see README).
+
+    Parameters: stdin JSON ``parameters``, ``--flags``, and environment variables named by the
+    parameter id. Config: the ``--config`` / ``EXCHANGE_CONFIG`` file as the base, overridden
+    by stdin JSON ``config``, environment variables (``tenant_id`` or ``EXCHANGE_TENANT_ID``)
+    and non-secret ``--flags``. A key given two ways with different values is refused.
+    """
     document = _read_stdin_document(stdin)
     _refuse_secret_flags(list(args.values))
+    schema = load_schema(f"{action_id}.input")
+    parameter_names = set(schema.get("properties", {}))
     keys = set(config_keys())
     # A flag is a parameter, or a non-secret config key the action has no parameter for.
     flag_config = {k: v for k, v in args.values.items() if k in keys and k not in parameter_names}
     flag_parameters = {k: v for k, v in args.values.items() if k not in flag_config}
-    if document is not None and flag_parameters:
-        raise InputError(
-            "Parameters were given both on stdin and as flags.",
-            hint="Use one: a JSON document on stdin, or --name value flags.",
-        )
+    stdin_parameters = dict((document or {}).get("parameters") or {})
+    env_parameters = parameters_from_environ(environ, parameter_names)
+    parameters, origin = merge_parameter_sources(
+        action_id,
+        [
+            (SOURCE_STDIN, stdin_parameters),
+            (SOURCE_FLAG, flag_parameters),
+            (SOURCE_ENV, env_parameters),
+        ],
+    )
     config_file = args.config_file or environ.get(CONFIG_FILE_ENV)
-    if document is not None and isinstance(document.get("config"), dict):
-        config = dict(document["config"])
-    else:
-        config = config_from_file(config_file) if config_file else {}
-        config.update(config_from_environ(environ))
-    config.update(flag_config)
-    if document is not None:
-        return RawInput(
-            config=config, parameters=dict(document.get("parameters") or {}), source="stdin"
-        )
-    return RawInput(config=config, parameters=flag_parameters, source="command line")
+    base = config_from_file(config_file) if config_file else {}
+    connection = load_schema("connection")
+    config, _ = merge_sources(
+        [
+            (SOURCE_STDIN, dict((document or {}).get("config") or {})),
+            (SOURCE_FLAG, flag_config),
+            *config_from_environ(environ),
+        ],
+        connection,
+        "config key",
+        ConfigError,
+    )
+    config = {**coerce(base, connection), **config}
+    return RawInput(
+        config=config,
+        parameters=parameters,
+        source="stdin" if document is not None else "command line",
+        sources=origin,
+    )
 
 
 # -- coercion ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -34,13 +35,35 @@ BINDING_ACTION_IDS: tuple[str, ...] = (
     "reply_to_email",
 )
 ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+PACKAGED_DIR = "_pack"  # where a wheel carries the top-level pack files (setup.py)
 _CHANGELOG_RELEASE = re.compile(r"^## \[(\d+\.\d+\.\d+[^\]]*)\]", re.MULTILINE)
 
 
 def pack_root() -> Path:
-    """The pack's directory (holds integration.yaml, schemas/ and actions/)."""
+    """The pack's directory (holds integration.yaml, schemas/ and actions/).
+
+    ``EXCHANGE_PACK_ROOT`` when set; else the checkout this package sits in (a source tree or an
+    editable install); else the copy a wheel carries as package data (``exchange_pack/_pack``).
+    """
     override = os.environ.get("EXCHANGE_PACK_ROOT")
-    return Path(override) if override else Path(__file__).resolve().parent.parent
+    if override:
+        return Path(override)
+    return _installed_root()
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_root() -> Path:
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "integration.yaml").is_file() and (checkout / "pyproject.toml").is_file():
+        return checkout
+    packaged = importlib.resources.files("exchange_pack") / PACKAGED_DIR
+    if isinstance(packaged, Path) and (packaged / "integration.yaml").is_file():
+        return packaged
+    raise ConfigError(
+        "The pack's manifest is missing: neither a checkout nor the installed package holds "
+        "integration.yaml.",
+        hint="Reinstall exchange-pack from its wheel or sdist, or set EXCHANGE_PACK_ROOT.",
+    )
 
 
 def schema_path(name: str, root: Path | None = None) -> Path:

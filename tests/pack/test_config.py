@@ -15,7 +15,14 @@ from exchange_pack.auth import MICROSOFT_AUTHORITY_HOSTS
 from exchange_pack.clouds import CLOUDS
 from exchange_pack.config import SECRET_KEYS, ConnectionConfig
 from exchange_pack.errors import ConfigError, InputError
-from exchange_pack.inputs import coerce, coerce_value, config_from_environ, validate_config
+from exchange_pack.inputs import (
+    ParsedArgs,
+    coerce,
+    coerce_value,
+    config_from_environ,
+    read_input,
+    validate_config,
+)
 from exchange_pack.session import HTTP_POOL_SIZE, USER_AGENT, Session, SessionStats
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -172,11 +179,23 @@ def test_bad_json_list_is_an_input_error() -> None:
         coerce_value("[1,", {"type": "array"}, {})
 
 
-def test_config_from_environ_prefers_the_plain_name() -> None:
+def test_config_from_environ_reads_both_names_as_two_sources() -> None:
     found = config_from_environ(
         {"tenant_id": "a", "EXCHANGE_TENANT_ID": "b", "EXCHANGE_CLIENT_ID": "c", "PATH": "/bin"}
     )
-    assert found == {"tenant_id": "a", "client_id": "c"}
+    assert [values for _, values in found] == [
+        {"tenant_id": "a"},
+        {"tenant_id": "b", "client_id": "c"},
+    ]
+
+
+def test_config_variables_that_disagree_are_refused() -> None:
+    environ = {"tenant_id": "a", "EXCHANGE_TENANT_ID": "b"}
+    with pytest.raises(
+        ConfigError,
+        match="environment variable tenant_id and environment variable EXCHANGE_TENANT_ID",
+    ):
+        read_input(ParsedArgs(), None, environ, "get_out_of_office")
 
 
 def test_validate_config_coerces_strings() -> None:

@@ -208,10 +208,56 @@ def test_secret_flags_are_refused(pack: Path, key: str) -> None:
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_stdin_and_flags_together_are_refused(pack: Path) -> None:
+def test_a_parameter_given_two_ways_with_different_values_is_refused(pack: Path) -> None:
     result = invoke(["--limit", "2"], stdin=document({"limit": 3}))
     assert result.code == 64
-    assert "both on stdin and as flags" in result.message
+    assert "'limit' is given two ways" in result.message
+    assert "stdin JSON and flag --limit" in result.message
+
+
+def test_an_environment_parameter_conflicting_with_stdin_is_refused(pack: Path) -> None:
+    result = invoke(stdin=document({"limit": 3}), environ={"limit": "4"})
+    assert result.code == 64
+    assert "stdin JSON and environment variable limit" in result.message
+
+
+def test_sources_that_agree_or_complement_each_other_are_merged(pack: Path) -> None:
+    # the same value twice (after coercion: "3" from a flag equals 3 on stdin) is no conflict
+    same = invoke(["--limit", "3"], stdin=document({"limit": 3}), environ={"limit": "3"})
+    assert same.code == 0, same.message
+    assert same.data["parameters"]["limit"] == 3
+    merged = invoke(["--limit", "3"], stdin=document({}), environ={"note": "from env"})
+    assert merged.code == 0, merged.message
+    assert merged.data["parameters"]["limit"] == 3
+    assert merged.data["parameters"]["note"] == "from env"
+
+
+def test_environment_parameters_are_read_with_stdin_config(pack: Path) -> None:
+    result = invoke(stdin=document({}), environ={"limit": "7"})
+    assert result.code == 0, result.message
+    assert result.data["parameters"]["limit"] == 7
+
+
+def test_a_blank_environment_variable_is_not_given(pack: Path) -> None:
+    result = invoke(stdin=document({"limit": 2}), environ={"limit": "  "})
+    assert result.code == 0, result.message
+    assert result.data["parameters"]["limit"] == 2
+
+
+def test_config_given_two_ways_with_different_values_is_refused(pack: Path) -> None:
+    result = invoke(
+        stdin=document({}, CONFIG | {"backend": "graph"}), environ={"EXCHANGE_BACKEND": "ews"}
+    )
+    assert result.code == 78
+    assert "config key 'backend' is given two ways" in result.message
+    assert "environment variable EXCHANGE_BACKEND" in result.message
+    assert SECRET not in result.stdout
+
+
+def test_config_from_the_environment_completes_stdin_config(pack: Path) -> None:
+    result = invoke(stdin=document({}), environ={"EXCHANGE_BACKEND": "ews"})
+    assert result.code == 0, result.message
+    assert result.data["config"]["backend"] == "ews"
 
 
 @pytest.mark.parametrize(
