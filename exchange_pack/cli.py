@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .docs import render, updated_readme
+from .docs import render, render_platforms, updated_platforms, updated_readme
 from .errors import ConfigError, ExchangePackError, InputError
 from .manifest import load_manifest, pack_root
 from .pack_check import check_pack
@@ -72,7 +72,7 @@ def docs_command(mode: str | None, readme: Path) -> int:
         sys.stdout.write(block)
         return 0
     current = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    wanted = updated_readme(current, block)
+    wanted = updated_platforms(updated_readme(current, block), render_platforms(load_manifest()))
     if mode == "check":
         if current != wanted:
             print(f"{readme} is stale: run `exchange-pack docs --write`.", file=sys.stderr)
