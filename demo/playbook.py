@@ -203,10 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     if output_dir.exists():
         shutil.rmtree(output_dir)  # the demo's own folder: start from nothing on every run
     output_dir.mkdir(parents=True)
-    token_cache = output_dir / "token-cache.json"
-    token_cache.unlink(
-        missing_ok=True
-    )  # tokens of an earlier run's tenant are signed by other keys
     print(f"Starting the sandbox tenant (seed: demo) — backend {args.backend}")
     with start_sandbox(seed="demo") as sb:
         config = sb.pack_config(
@@ -214,8 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             backend=args.backend,
             default_mailbox=SOC,
             output_dir=str(output_dir),
-            token_cache_path=str(token_cache),
-        )
+        )  # the token and EWS version caches stay in the sandbox's own temporary folder
         print(f"Sandbox up at {sb.base_url} (tenant {sb.tenant_id})")
         book = Playbook(config, output_dir)
         try:

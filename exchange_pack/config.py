@@ -5,12 +5,23 @@ Key names are binding. Secrets are ``SecretStr`` so they never reach a repr, a l
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from .clouds import CLOUDS, Cloud
+
+def default_output_dir() -> Path:
+    """``$XDG_DATA_HOME/exchange-pack/output`` (``~/.local/share/...`` when unset).
+
+    Evidence files outlive the action process and the folder an engine happens to run it in,
+    so they go to the user's data directory rather than ``./output``.
+    """
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "exchange-pack" / "output"
+
 
 SECRET_KEYS = frozenset({"client_secret", "certificate_pem", "certificate_password", "password"})
 
@@ -40,7 +51,7 @@ class ConnectionConfig(BaseModel):
     max_retries: int = Field(default=4, ge=0, le=10)
     max_retry_wait_seconds: float = Field(default=60, ge=0, le=900)
     token_cache_path: str | None = None  # a path, "none" to disable, None for the default
-    output_dir: Path = Path("output")
+    output_dir: Path = Field(default_factory=lambda: default_output_dir())
 
     @model_validator(mode="after")
     def _check_credentials(self) -> ConnectionConfig:

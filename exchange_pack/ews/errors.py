@@ -14,6 +14,7 @@ from typing import TypeVar
 from exchangelib import errors as ews
 from urllib3.exceptions import HTTPError
 
+from .. import hints
 from ..errors import (
     AccessDeniedError,
     AttachmentNotFoundError,
@@ -40,24 +41,16 @@ _SUGGESTED_BACKOFF = re.compile(r"backoff time (\d+) ?ms", re.IGNORECASE)
 
 # ResponseCode -> (pack error class, hint). Subclasses of a listed class map like it.
 _BY_CODE: dict[type[Exception], tuple[type[ExchangePackError], str | None]] = {
-    ews.ErrorItemNotFound: (MessageNotFoundError, "The message may have been moved or deleted."),
-    ews.ErrorInvalidIdMalformed: (
-        MessageNotFoundError,
-        "The id is not an EWS ItemId or Graph id; pass the id from a search result or the "
-        "internet_message_id (<...@...>).",
-    ),
-    ews.ErrorInvalidIdMalformedEwsLegacyIdFormat: (MessageNotFoundError, None),
-    ews.ErrorFolderNotFound: (
-        FolderNotFoundError,
-        "Use a well-known folder name (inbox, junkemail, deleteditems, sentitems, drafts, "
-        "archive) or a folder path such as Inbox/Phishing.",
-    ),
-    ews.ErrorInvalidAttachmentId: (AttachmentNotFoundError, None),
-    ews.ErrorNonExistentMailbox: (MailboxNotFoundError, None),
-    ews.ErrorMailboxMoveInProgress: (TransientError, None),
-    ews.ErrorMailboxStoreUnavailable: (TransientError, None),
-    ews.ErrorInternalServerTransientError: (TransientError, None),
-    ews.ErrorTimeoutExpired: (TransientError, None),
+    ews.ErrorItemNotFound: (MessageNotFoundError, hints.MESSAGE_NOT_FOUND),
+    ews.ErrorInvalidIdMalformed: (InputError, hints.MALFORMED_ID),
+    ews.ErrorInvalidIdMalformedEwsLegacyIdFormat: (InputError, hints.MALFORMED_ID),
+    ews.ErrorFolderNotFound: (FolderNotFoundError, hints.FOLDER_NOT_FOUND),
+    ews.ErrorInvalidAttachmentId: (AttachmentNotFoundError, hints.ATTACHMENT_NOT_FOUND),
+    ews.ErrorNonExistentMailbox: (MailboxNotFoundError, hints.MAILBOX_NOT_FOUND),
+    ews.ErrorMailboxMoveInProgress: (TransientError, hints.TRANSIENT),
+    ews.ErrorMailboxStoreUnavailable: (TransientError, hints.TRANSIENT),
+    ews.ErrorInternalServerTransientError: (TransientError, hints.TRANSIENT),
+    ews.ErrorTimeoutExpired: (TransientError, hints.TRANSIENT),
     ews.ErrorAccessDenied: (AccessDeniedError, PERMISSION_HINT),
     ews.ErrorImpersonateUserDenied: (AccessDeniedError, PERMISSION_HINT),
     ews.ErrorImpersonationDenied: (AccessDeniedError, PERMISSION_HINT),
@@ -68,7 +61,7 @@ _BY_CODE: dict[type[Exception], tuple[type[ExchangePackError], str | None]] = {
     ),
     ews.ErrorMessageSizeExceeded: (InputError, "The message is larger than the server allows."),
     ews.ErrorAttachmentSizeLimitExceeded: (InputError, None),
-    ews.ErrorInvalidRecipients: (InputError, "Check the to/cc/bcc addresses."),
+    ews.ErrorInvalidRecipients: (InputError, hints.RECIPIENTS),
     ews.ErrorInvalidServerVersion: (
         ConfigError,
         "The EWS server refused the requested schema version; delete the cached version file.",

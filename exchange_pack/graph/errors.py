@@ -13,8 +13,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .. import hints
 from ..errors import (
     AccessDeniedError,
+    AttachmentNotFoundError,
     AuthenticationError,
     ExchangePackError,
     FolderNotFoundError,
@@ -60,6 +62,12 @@ INPUT_CODES = frozenset(
         "ErrorMessageSizeExceeded",
     }
 )
+_INPUT_HINTS = {"ErrorInvalidRecipients": hints.RECIPIENTS}
+_NOT_FOUND_HINTS: dict[type[NotFoundError], str] = {
+    MessageNotFoundError: hints.MESSAGE_NOT_FOUND,
+    FolderNotFoundError: hints.FOLDER_NOT_FOUND,
+    AttachmentNotFoundError: hints.ATTACHMENT_NOT_FOUND,
+}
 _USER_PATH = re.compile(r"^/(?:v1\.0|beta)?/?users/[^/]+/?$")
 
 # Least-privilege application permission per kind of request (matched on the path, in order).
@@ -138,13 +146,15 @@ def graph_error(
     if status == 403 or code in ACCESS_CODES:
         return access_denied(message, method, path, text, **common)
     if code in MAILBOX_CODES or (status == 404 and _USER_PATH.match(path)):
-        return MailboxNotFoundError(message, **common)
+        return MailboxNotFoundError(message, hint=hints.MAILBOX_NOT_FOUND, **common)
     if code in ("ErrorFolderNotFound",):
-        return FolderNotFoundError(message, **common)
+        return FolderNotFoundError(message, hint=hints.FOLDER_NOT_FOUND, **common)
+    if code == "ErrorInvalidIdMalformed":
+        return InputError(message, hint=hints.MALFORMED_ID, **common)
     if status == 404 or code == "ErrorItemNotFound":
-        return not_found(message, **common)
+        return not_found(message, hint=_NOT_FOUND_HINTS.get(not_found), **common)
     if code in INPUT_CODES or status in (400, 413, 422):
-        return InputError(message, **common)
+        return InputError(message, hint=_INPUT_HINTS.get(code or ""), **common)
     if status == 503:
         retry_after = retry_after_seconds(headers)
         return ServiceUnavailableError(message, retry_after_seconds=retry_after, **common)
