@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from .clouds import CLOUDS, Cloud
 
+
 def default_output_dir() -> Path:
     """``$XDG_DATA_HOME/exchange-pack/output`` (``~/.local/share/...`` when unset).
 

@@ -17,7 +17,7 @@ from pack_runner import BACKENDS, ROOT, PackRunner, check_envelope
 from exchange_pack.manifest import load_manifest
 
 sys.path.insert(0, str(ROOT / "tests"))
-from recording import SCENARIOS, Scenario, normalize  # noqa: E402
+from recording import SCENARIOS, Scenario, normalize
 
 pytestmark = pytest.mark.sandbox
 BY_ACTION = {scenario.action: scenario for scenario in SCENARIOS}
@@ -40,7 +40,7 @@ def without_ids(value: Any) -> Any:
     if isinstance(value, dict):
         return {
             k: "<id>"
-            if k == "id" or k.endswith("_id") and k != "internet_message_id"
+            if k == "id" or (k.endswith("_id") and k != "internet_message_id")
             else without_ids(v)
             for k, v in value.items()
         }
