@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint format record bench docs clean
+.PHONY: venv demo test lint format record bench docs dist bundles clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,18 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/exchange-pack docs --write
 
+# The sdist and the wheel (built from the sdist): `pip install dist/exchange_pack-*.whl`.
+dist: $(STAMP)
+	rm -rf dist/exchange_pack-*
+	$(BIN)/python -m build --outdir dist .
+
+# Every platform's bundle under dist/bundles/<platform>/, the wheel beside each Dockerfile.
+bundles: dist
+	rm -rf dist/bundles
+	$(BIN)/exchange-pack bundle all --out dist/bundles
+	for dir in dist/bundles/*/; do \
+	  if [ -f "$$dir/Dockerfile" ]; then cp dist/exchange_pack-*.whl "$$dir"; fi; \
+	done
+
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache *.egg-info
+	rm -rf $(VENV) demo-output .pytest_cache *.egg-info build dist

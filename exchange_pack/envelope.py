@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -25,6 +26,17 @@ _CREDENTIAL_PATTERNS = (
     (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
 )
 _MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
+
+
+@functools.lru_cache(maxsize=1)
+def _own_sentences() -> re.Pattern[str]:
+    """The pack's fixed messages and hints (AADSTS meanings, hints module) as one pattern."""
+    from . import aadsts, hints
+
+    sentences = {text for meaning in aadsts.AADSTS_ERRORS.values() for text in meaning[1:]}
+    sentences |= {v for k, v in vars(hints).items() if k.isupper() and isinstance(v, str)}
+    alternatives = "|".join(re.escape(s) for s in sorted(sentences, key=len, reverse=True))
+    return re.compile(f"({alternatives})")
 
 
 class ActionResult(BaseModel):
@@ -60,7 +72,18 @@ class Scrubber:
                 self._secrets.add(escaped)
 
     def text(self, text: str) -> str:
-        """The text with every secret replaced."""
+        """The text with every secret replaced, the pack's own fixed sentences left whole.
+
+        A secret that happens to be an ordinary word ("wrong") would otherwise turn "The client
+        secret is wrong." into nonsense; those sentences are constants, so they reveal nothing.
+        """
+        parts = _own_sentences().split(text)
+        # re.split with one capturing group: odd indexes are the pack's own sentences
+        return "".join(
+            part if index % 2 else self._scrub(part) for index, part in enumerate(parts)
+        )
+
+    def _scrub(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, REDACTED)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pack_runner import BACKENDS, CAMPAIGN_SENDER, PackRunner, campaign_id
 
+from exchange_pack import hints
 from exchange_pack.manifest import BINDING_ACTION_IDS
 
 pytestmark = pytest.mark.sandbox
@@ -173,6 +174,24 @@ def test_wrong_secret_exits_78(tenant: PackRunner, backend: str) -> None:
     out = tenant.run("get_contacts", {}, backend, client_secret="not-the-secret")
     assert out.code == 78, out.envelope
     assert "not-the-secret" not in out.stderr + str(out.envelope)
+
+
+def test_a_secret_that_is_an_ordinary_word_keeps_the_sentence_meaningful(
+    tenant: PackRunner, backend: str
+) -> None:
+    out = tenant.run("get_contacts", {}, backend, client_secret="wrong")
+    assert out.code == 78, out.envelope
+    assert "The client secret is wrong." in out.error["message"]
+    assert "[REDACTED]" not in out.error["message"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_malformed_message_id_is_bad_input_with_a_hint(tenant: PackRunner, backend: str) -> None:
+    out = tenant.run(
+        "get_attachments", {"mailbox": "alice@contoso.com", "message_id": "AAMk-cut"}, backend
+    )
+    assert out.code == 64, out.envelope
+    assert out.error["hint"] == hints.MALFORMED_ID
 
 
 FAULT_PATHS = {"graph": "^/v1\\.0/", "ews": "^/EWS/"}

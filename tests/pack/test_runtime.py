@@ -538,3 +538,9 @@ def test_script_process_flags_with_empty_stdin(pack: Path) -> None:
     assert done.returncode == 0, done.stdout
     assert json.loads(done.stdout)["data"]["parameters"]["limit"] == 9
     assert done.stderr == ""
+
+
+def test_scrubber_leaves_the_packs_own_sentences_whole() -> None:
+    scrubber = Scrubber(["wrong", SECRET])
+    text = scrubber.text(f"AADSTS7000215: The client secret is wrong. It was wrong: {SECRET}")
+    assert text == "AADSTS7000215: The client secret is wrong. It was [REDACTED]: [REDACTED]"
