@@ -544,3 +544,31 @@ def test_scrubber_leaves_the_packs_own_sentences_whole() -> None:
     scrubber = Scrubber(["wrong", SECRET])
     text = scrubber.text(f"AADSTS7000215: The client secret is wrong. It was wrong: {SECRET}")
     assert text == "AADSTS7000215: The client secret is wrong. It was [REDACTED]: [REDACTED]"
+
+
+def test_pretty_flag_indents_and_engines_get_one_line(pack: Path) -> None:
+    out = io.StringIO()
+    code = run_action(
+        ACTION_ID,
+        run,
+        argv=["--pretty"],
+        stdin=io.StringIO(document({})),
+        environ={},
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert code == 0
+    assert out.getvalue().startswith('{\n  "ok": true,')
+    assert json.loads(out.getvalue())["ok"] is True
+    compact = invoke(stdin=document({}))  # invoke() asserts exactly one line
+    assert compact.envelope["ok"] is True
+
+
+def test_help_lists_types_defaults_allowed_values_and_required(pack: Path) -> None:
+    out = io.StringIO()
+    assert run_action(ACTION_ID, run, argv=["--help"], stdout=out) == 0
+    text = out.getvalue()
+    assert "--limit (integer; optional; default 10; range 1..100)" in text
+    assert "one of: move_to_deleted_items, soft, hard" in text
+    assert "--mailboxes (list of string; optional)" in text
+    assert "environment variable named by its id" in text
