@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,13 @@ UNCONFIRMED: tuple[str, ...] = (
 )
 
 
+def _wrap(text: str, first: str = "", rest: str = "") -> str:
+    """A README paragraph (or list item) folded at 100 columns, as the rest of the README."""
+    return textwrap.fill(
+        text, 100, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
+
+
 def _fields_table(fields: list[tuple[str, dict[str, Any]]]) -> list[str]:
     lines = ["| Field | Type | Default | What it is |", "|---|---|---|---|"]
     for name, entry in fields:
@@ -300,31 +308,54 @@ def readme_section(manifest: Manifest) -> str:
     lines = [
         "### Sumo Logic Cloud SOAR",
         "",
-        "`exchange-pack bundle cloud-soar --out DIR` writes Open Integration Framework files: "
-        f"`{INTEGRATION_FILE}` (the integration: name, logo, connection fields, the "
-        "test-connection code, the Docker image), `actions/<action_id>.yaml` (one per action: "
-        "fields from the input schema, output paths, table view, a three-line script) and a "
-        "`Dockerfile`. Every script runs the pack through `exchange_pack.platforms.cloud_soar`: "
-        "fields arrive as environment variables named by field id, nothing on stdin; the "
-        "action prints one JSON envelope on stdout and writes stderr only on failure.",
+        _wrap(
+            "`exchange-pack bundle cloud-soar --out DIR` writes Open Integration Framework "
+            f"files: `{INTEGRATION_FILE}` (the integration: name, logo, connection fields, the "
+            "test-connection code, the Docker image), `actions/<action_id>.yaml` (one per "
+            "action: fields from the input schema, output paths, table view, a short script) "
+            "and a `Dockerfile`. Every script runs the pack through "
+            "`exchange_pack.platforms.cloud_soar`: fields arrive as environment variables named "
+            "by field id (or `--field value` arguments), nothing on stdin; the action prints one "
+            "JSON envelope on stdout (output paths such as `data.messages.[].subject` point into "
+            "it) and writes stderr only on failure."
+        ),
         "",
-        "1. Build the image on the host that runs the integration's containers (for a custom "
-        "integration, the Automation Bridge; `local_repo: true` says the image is local):",
+        _wrap(
+            "Build the image on the host that runs the integration's containers (for a custom "
+            "integration, the Automation Bridge; `local_repo: true` says the image is local):",
+            "1. ",
+            "   ",
+        ),
         "   ```sh",
         "   make dist",
         "   exchange-pack bundle cloud-soar --out dist/bundles/cloud-soar",
         "   cp dist/exchange_pack-*.whl dist/bundles/cloud-soar/",
         f"   docker build -t {tag} dist/bundles/cloud-soar",
         "   ```",
-        "   To pull it from a registry instead, push it there, put the registry's name in "
-        "`docker_repo_tag` and drop `local_repo`. Cloud SOAR's in-app Docker editor ignores "
-        "`COPY`, so that editor cannot build this Dockerfile.",
-        f"2. Automation → Integrations → **+**: upload `{INTEGRATION_FILE}`. Then on the new "
-        f"**{manifest.name}** integration, **Upload** → Action, once per file in `actions/`.",
-        "3. Add a resource (the connection) and **Test Saved Settings**, which runs "
-        "`test_connection`. A proxy goes on the resource's proxy tab (Cloud SOAR passes it as "
-        "`proxy_url`). Use `client_secret`, or a certificate, with `tenant_id` and `client_id`; "
-        "`username`/`password` with `ews_auth` ntlm or basic for Exchange Server.",
+        _wrap(
+            "To pull it from a registry instead, push it there, put the registry's name in "
+            "`docker_repo_tag` and drop `local_repo`. Cloud SOAR's in-app Docker editor ignores "
+            "`COPY`, so that editor cannot build this Dockerfile.",
+            "   ",
+            "   ",
+        ),
+        _wrap(
+            f"Automation → Integrations → **+**: upload `{INTEGRATION_FILE}`. Then on the new "
+            f"**{manifest.name}** integration, **Upload** → Action, once per file in "
+            "`actions/`.",
+            "2. ",
+            "   ",
+        ),
+        _wrap(
+            "Add a resource (the connection) and **Test Saved Settings**, which runs "
+            f"`{manifest.connection.get('test_action', 'test_connection')}`. A proxy goes on "
+            "the resource's proxy tab (Cloud SOAR passes it as `proxy_url`). Give `tenant_id`, "
+            "`client_id` and `client_secret` (or a certificate); for Exchange Server with a "
+            "service account, `backend` ews, `ews_url`, `ews_auth` ntlm or basic, `username` "
+            "and `password`. Secrets are `password` fields:",
+            "3. ",
+            "   ",
+        ),
         "",
         *_fields_table(list(attributes.items())),
         "",
@@ -341,14 +372,18 @@ def readme_section(manifest: Manifest) -> str:
         lines.append(f"| {spec.title} (`{spec.id}`) | {ACTION_TYPES[spec.kind]} | {graph} |")
     lines += [
         "",
-        "Permissions of the app registration (application permissions, admin consent): Graph "
-        f"{', '.join(permissions.get('graph', []))}; EWS in Exchange Online "
-        f"{', '.join(permissions.get('ews', []))}; Exchange Server "
-        f"{', '.join(permissions.get('ews_on_premises', []))}.",
+        _wrap(
+            "Permissions of the app registration (application permissions, admin consent): "
+            f"Graph {', '.join(permissions.get('graph', []))}; EWS in Exchange Online "
+            f"{', '.join(permissions.get('ews', []))}; Exchange Server "
+            f"{', '.join(permissions.get('ews_on_premises', []))}."
+        ),
         "",
-        "Not confirmed from Sumo Logic's documentation (the generator follows the file format "
-        "pages and example files; these points they leave open):",
+        _wrap(
+            "Not confirmed from Sumo Logic's documentation (the generator follows its file "
+            "format, example files, output and Docker pages; these points they leave open):"
+        ),
         "",
-        *[f"- {item}" for item in UNCONFIRMED],
+        *[_wrap(item, "- ", "  ") for item in UNCONFIRMED],
     ]
     return "\n".join(lines) + "\n"
