@@ -278,6 +278,11 @@ UNCONFIRMED: tuple[str, ...] = (
     "Whether a `password` field keeps the line breaks of a pasted PEM (`certificate_pem`); "
     "`certificate_path` to a file in the image avoids the question.",
     'The output `type` is "reserved for future use": `integer` for integers, `text` otherwise.',
+    "The text a `datetime` field hands the script: times (`received_after`) are `text` fields "
+    "taking ISO 8601 instead.",
+    "Nothing marks a field required only in some combinations: no connection field is "
+    "`required` (an app registration and an Exchange Server service account need different "
+    "ones); the pack refuses an incomplete connection with exit 78 naming the missing key.",
     "Which Python the framework starts the script with inside the image; the image's "
     "`python` has the pack installed.",
 )
