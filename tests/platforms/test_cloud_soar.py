@@ -233,8 +233,19 @@ def test_bundle_follows_a_changed_schema(tmp_path: Path) -> None:
     connection = json.loads(connection_file.read_text(encoding="utf-8"))
     connection["properties"]["default_mailbox"]["description"] = "Changed mailbox help."
     connection_file.write_text(json.dumps(connection), encoding="utf-8")
+    manifest_file = root / "integration.yaml"
+    document = yaml.safe_load(manifest_file.read_text(encoding="utf-8"))
+    contacts = next(a for a in document["actions"] if a["id"] == "get_contacts")
+    contacts["title"] = "List Mailbox Contacts"
+    contacts["table_columns"] = ["contacts[].display_name"]
+    manifest_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     env = {**os.environ, "EXCHANGE_PACK_ROOT": str(root)}
     changed = _generate(tmp_path / "changed", env)
+    renamed = _action(changed, "get_contacts")
+    assert renamed["name"] == "List Mailbox Contacts"
+    assert renamed["table_view"] == [
+        {"display_name": "Display Name", "value": "data.contacts.[].display_name"}
+    ]
     fields = {f["id"]: f for f in _action(changed, "delete_email")["fields"]}
     assert "archive" in fields["delete_type"]["values"]
     assert fields["dry_run"]["hint"] == "Changed: only list what would go."
