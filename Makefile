@@ -56,3 +56,9 @@ bundles: dist
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache *.egg-info build dist
+
+.PHONY: check-bundles
+# The platform bundles: generated files against each platform's format, scripts run as the
+# platform runs them against the sandbox tenant.
+check-bundles: $(STAMP)
+	$(BIN)/python -m pytest tests/platforms -q

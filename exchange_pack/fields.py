@@ -35,6 +35,7 @@ class InputField(BaseModel):
     format: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    max_length: int | None = None
 
     @property
     def is_array(self) -> bool:
@@ -51,6 +52,7 @@ class OutputPath(BaseModel):
     type: FieldType
     in_list: bool = False  # some segment of the path is a list
     description: str = ""
+    marked: str = ""  # the path with ``[]`` after each list: ``attachments[].file.sha256``
 
     @property
     def segments(self) -> list[str]:
@@ -113,6 +115,7 @@ def _input_field(name: str, prop: dict[str, Any], root: dict[str, Any], required
         format=prop.get("format"),
         minimum=prop.get("minimum"),
         maximum=prop.get("maximum"),
+        max_length=prop.get("maxLength"),
     )
 
 
@@ -138,7 +141,11 @@ def connection_fields() -> list[InputField]:
 
 def output_paths(action_id: str) -> list[OutputPath]:
     """Every leaf of an action's ``data`` (and each list of scalars) as a dotted path."""
-    schema = load_schema(f"{action_id}.output")
+    return schema_paths(load_schema(f"{action_id}.output"))
+
+
+def schema_paths(schema: dict[str, Any]) -> list[OutputPath]:
+    """Every leaf (and each list of scalars) of an object schema as a dotted path."""
     found: list[OutputPath] = []
     _walk(schema, schema, [], False, found, 0)
     return found
@@ -161,16 +168,19 @@ def _walk(
     if kind == "array" and depth < _MAX_DEPTH:
         items = _non_null_branch(branch.get("items", {}), root)
         if _main_type(items, root) == "object" and "properties" in items:
-            _walk(items, root, prefix, True, found, depth + 1)
+            marked = [*prefix[:-1], prefix[-1] + "[]"] if prefix else ["[]"]
+            _walk(items, root, marked, True, found, depth + 1)
             return
     if prefix:
         description = resolve_ref(schema, root).get("description") or branch.get("description")
+        marked = ".".join(prefix) + ("[]" if kind == "array" else "")
         found.append(
             OutputPath(
-                path=".".join(prefix),
+                path=marked.replace("[]", ""),
                 type=kind,
                 in_list=in_list or kind == "array",
                 description=" ".join(str(description or "").split()),
+                marked=marked,
             )
         )
 
