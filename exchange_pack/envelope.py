@@ -79,9 +79,7 @@ class Scrubber:
         """
         parts = _own_sentences().split(text)
         # re.split with one capturing group: odd indexes are the pack's own sentences
-        return "".join(
-            part if index % 2 else self._scrub(part) for index, part in enumerate(parts)
-        )
+        return "".join(part if index % 2 else self._scrub(part) for index, part in enumerate(parts))
 
     def _scrub(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
