@@ -24,7 +24,20 @@ from .common import BundleWriter, logo_bytes
 
 PLATFORM = "splunk-soar"
 SDK_REQUIREMENT = "splunk-soar-sdk>=7,<8"
-REQUIRES_PYTHON = ">=3.13,<3.16"  # what splunk-soar-sdk 7 runs on (Splunk SOAR's 3.13 runtime)
+PYTHON = "3.13"  # Splunk SOAR's app runtime that splunk-soar-sdk 7 targets
+REQUIRES_PYTHON = f">={PYTHON},<3.14"
+# The platforms a uv.lock resolves for (as the SDK's own app template): the SDK's packager takes
+# the lock's wheels for Linux x86_64 and aarch64; without this, Windows-only wheels get in.
+UV_ENVIRONMENTS = [
+    f"sys_platform == '{system}' and platform_machine == '{machine}'"
+    f" and python_version == '{PYTHON}'"
+    for system, machine in (
+        ("linux", "x86_64"),
+        ("linux", "aarch64"),
+        ("darwin", "x86_64"),
+        ("darwin", "arm64"),
+    )
+]
 # Splunk SOAR action types; the manifest's kinds map onto them.
 ACTION_TYPES = {
     "test": "generic",
@@ -253,6 +266,7 @@ app = App(
     product_name={manifest.product!r},
     publisher={manifest.name + " maintainers"!r},
     appid={app_id(manifest)!r},
+    python_version={PYTHON!r},
     fips_compliant=False,
     asset_cls=Asset,
 )
@@ -271,8 +285,9 @@ def test_connectivity(soar: SOARClient, asset: Asset) -> None:
 
 def pyproject(manifest: Manifest) -> str:
     """The app project's ``pyproject.toml`` (what ``soarapps package build`` reads)."""
+    environments = ",\n".join(f"    {_toml_string(e)}" for e in UV_ENVIRONMENTS)
     return f"""[project]
-name = "{manifest.id}"
+name = "{manifest.id}-splunk-soar"
 version = "{manifest.version}"
 description = {_toml_string(_one_line(manifest.description))}
 license = "Apache-2.0"
@@ -285,6 +300,14 @@ dependencies = [
 
 [tool.soar.app]
 main_module = "src.app:app"
+
+[tool.uv]
+environments = [
+{environments}
+]
+required-environments = [
+    {_toml_string(UV_ENVIRONMENTS[0])},
+]
 """
 
 
@@ -314,26 +337,31 @@ def readme_section(manifest: Manifest) -> str:
 
 Build: `exchange-pack bundle splunk-soar --out dist/bundles/splunk-soar` writes a
 `splunk-soar-sdk` app project (`pyproject.toml`, `src/app.py`, logos). Package it with the
-SDK's own tool on Python 3.13 (`{SDK_REQUIREMENT}` needs it): `uv lock` (with the
-`exchange-pack` wheel from `make dist` on an index or as a path source), then `soarapps package
-build` writes the installable `.tgz`; upload it in Splunk SOAR under Apps > Install App (or
-`soarapps package install`).
+SDK's own tool on Python {PYTHON} (`{SDK_REQUIREMENT}` needs it): put the `exchange-pack` wheel
+(`make dist`) on a package index you control, add it as the `exchange-pack` source in
+`pyproject.toml` (`[tool.uv.sources]`), `uv lock`, then `soarapps package build` writes the
+installable `.tgz` (the app, its manifest and every dependency as a wheel). Upload it in Splunk
+SOAR under Apps > Install App (or `soarapps package install`).
 
-Configure: create an asset of the app; its fields are the keys of `schemas/connection.json`,
-{secrets} as sensitive (encrypted) fields. `test connectivity` runs `{test_action}`.
-Permissions of the app registration (Graph): {graph}; EWS: `full_access_as_app`.
+Configure: create an asset of the app; its fields are the keys of `schemas/connection.json`.
+`test connectivity` runs `{test_action}`.
 
-Actions: {actions}. Parameters and output data paths (`action_result.data.*.…`) are declared
+- Sensitive (encrypted) asset fields: {secrets}.
+- Permissions of the app registration: Graph {graph}; EWS `full_access_as_app`.
+- Actions: {actions}.
+
+Parameters and output data paths (`action_result.data.*.…`) are declared
 from the schemas as SDK `Params` / `ActionOutput` models; list parameters are comma-separated
 text (the SDK takes no list parameters) and free-form objects in the outputs are kept in the
 data but not declared as data paths (the SDK has no data type for them). Each action runs the
 pack in process; a failure fails the action with the pack's message.
 
-What ran for real: `make check-bundles` installs `splunk-soar-sdk` beside the pack on Python
-3.13, imports the generated app with the real SDK, reads its manifest (parameters, data paths,
-test connectivity) from the SDK and runs actions through the SDK's `App.handle` with the input
-Splunk SOAR sends (asset config, a `param` with its `context`) against the sandbox tenant on
-Graph and EWS. `make test` (Python 3.11) runs the adapter the same way without the SDK. The
-`.tgz` packaging (`soarapps package build`) is not run here: it needs a `uv.lock` and downloads
-every dependency's wheels.
+What ran for real: `make check-bundles` installs `splunk-soar-sdk` beside the pack in a Python
+{PYTHON} venv, imports the generated app with the real SDK, compares the SDK's manifest
+(parameters, data paths, test connectivity) with the schemas, runs actions through the SDK's
+`App.handle` with the input JSON Splunk SOAR sends (asset config with encrypted secrets, a
+`param` with its `context`) against the sandbox tenant on Graph and EWS, and builds the `.tgz`
+with `soarapps package build` (the pack's wheel served from a loopback index, the other wheels
+from PyPI). `make test` (Python 3.11, no SDK) runs the adapter the same way. The Splunk SOAR
+platform itself does not run here.
 """

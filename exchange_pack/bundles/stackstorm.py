@@ -198,11 +198,14 @@ the pack's virtualenv (`requirements.txt` names `exchange-pack=={manifest.versio
 or `pip install` the wheel into `/opt/stackstorm/virtualenvs/{ref}`).
 
 Configure: `st2 pack config {ref}` (or `/opt/stackstorm/configs/{ref}.yaml`) with the keys of
-`schemas/connection.json`; {secrets} are `secret: true` (stored encrypted, hidden in the UI).
-Permissions of the app registration (Graph): {graph}; EWS: `full_access_as_app`.
+`schemas/connection.json`.
 
-Actions: {actions}. Each runs the pack in process (no subprocess) and returns the pack's
-envelope as its result (`result.ok`, `result.data`, ...; `output_schema` lists the paths); a
+- Secrets (`secret: true`: stored encrypted, hidden in the UI): {secrets}.
+- Permissions of the app registration: Graph {graph}; EWS `full_access_as_app`.
+- Actions: {actions}.
+
+Each action runs the pack in process (no subprocess) and returns the pack's envelope as its
+result (`result.ok`, `result.data`, ...; the action's `output_schema` lists the paths); a
 failure (`ok: false`) is a failed execution with the same envelope.
 
 What ran for real: the generated entry points and the adapter, loaded the way st2's python

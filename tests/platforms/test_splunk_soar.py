@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
+import tarfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -167,6 +169,8 @@ def import_app(app_dir: Path) -> Any:
 @pytest.fixture(scope="module")
 def sdk_app(app_dir: Path) -> Any:
     if importlib.util.find_spec("soar_sdk") is None:
+        if os.environ.get("EXCHANGE_PACK_REQUIRE_SOAR_SDK"):  # make check-bundles
+            pytest.fail(NO_SDK)
         pytest.skip(NO_SDK)
     return import_app(app_dir)
 
@@ -256,3 +260,29 @@ def test_sdk_failures_and_connectivity(
     failed = sdk_handle(app_dir, "test_connectivity", {}, wrong)
     assert failed.get_status() is False
     assert "not-the-secret-9" not in failed.get_message()
+
+
+@pytest.mark.timeout(900)
+def test_sdk_package_build(sdk_app: Any, tmp_path: Path) -> None:
+    """``soarapps package build`` makes the installable .tgz (downloads the wheels from PyPI)."""
+    from splunk_soar_package import package
+
+    app = tmp_path / "app"
+    build("splunk-soar", app)
+    archive = package(app, tmp_path / "work", tmp_path / "exchange-pack.tgz")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        [manifest_name] = [n for n in names if n.endswith("/manifest.json")]
+        app_manifest = json.load(tar.extractfile(manifest_name))  # type: ignore[arg-type]
+    root = manifest_name.split("/")[0]
+    assert f"{root}/src/app.py" in names
+    wheels = [n for n in names if "/wheels/" in n]
+    assert any(Path(n).name.startswith("exchange_pack-") for n in wheels)
+    assert any(Path(n).name.startswith("exchangelib-") for n in wheels)
+    manifest = load_manifest()
+    assert app_manifest["main_module"] == "src.app:app"
+    assert {a["identifier"] for a in app_manifest["actions"]} == {
+        s.id for s in manifest.actions
+    } | {"test_connectivity"}
+    secrets = {k for k, v in app_manifest["configuration"].items() if v["data_type"] == "password"}
+    assert secrets == SECRET_KEYS & set(app_manifest["configuration"])
