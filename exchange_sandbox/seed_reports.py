@@ -28,12 +28,12 @@ def _phish_html(user: str) -> str:
     target = PHISH_URL.format(user=user)
     wrapped = SAFELINKS.format(url=quote(target, safe=""))
     return (
-        "<html><head><style>.hidden{display:none}</style></head><body>"
+        "<html><head><style>p{margin:0}</style></head><body>"
         f"<p>Dear {user},</p>"
         "<p>Your mailbox has reached 98% of its quota. Messages will stop arriving in 24 hours."
         "</p>"
         f'<p><a href="{wrapped}">Verify your mailbox</a> to keep receiving mail.</p>'
-        '<p class="hidden">quota verify helpdesk</p>'
+        '<p style="display:none">quota verify helpdesk</p>'
         '<p>Help: <a href="https://contoso-support.net/help">contoso-support.net/help</a></p>'
         "<script>track()</script></body></html>"
     )
