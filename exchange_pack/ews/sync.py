@@ -79,7 +79,7 @@ def mark_read(transport: EwsTransport, account: Account, message_id: str) -> Non
                 items=[(item, ["is_read"])],
                 conflict_resolution="AutoResolve",
                 message_disposition="SaveOnly",
-                send_meeting_invitations_or_cancellations=None,
+                send_meeting_invitations_or_cancellations="SendToNone",
                 suppress_read_receipts=True,
             )
         )

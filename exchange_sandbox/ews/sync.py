@@ -68,4 +68,9 @@ def sync_folder_items(context: EwsContext, request: etree._Element) -> etree._El
             changes,
         ]
 
-    return per_item("SyncFolderItems", [None], one)
+    # Exchange answers an error with an empty SyncState and IncludesLastItemInRange too
+    # (exchangelib reads both before it looks at the ResponseCode).
+    def on_error() -> list[etree._Element]:
+        return [M.SyncState(), M.IncludesLastItemInRange("true")]
+
+    return per_item("SyncFolderItems", [None], one, on_error)
