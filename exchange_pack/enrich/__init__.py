@@ -15,8 +15,15 @@ from collections.abc import Sequence
 from ..actions import Warn
 from ..backend import MailboxBackend
 from ..models import AttachmentInfo, MessageRef
-from .models import AttachmentDigest, EmailResult, Enrichment
-from .parse import MAX_MIME_BYTES, Digest, enrich_mime, is_message_attachment, read_bounded
+from .models import AttachmentDigest, EmailResult, Enrichment, ReportedMessage
+from .parse import (
+    MAX_MIME_BYTES,
+    Digest,
+    enrich_mime,
+    flatten,
+    is_message_attachment,
+    read_bounded,
+)
 
 __all__ = ["EmailResult", "Enrichment", "enrich_message"]
 
@@ -38,7 +45,7 @@ def enrich_message(
     update = {
         "attachments": digests,
         "reported_messages": reported,
-        "is_report": bool(reported),
+        "is_report": any(r.depth == 1 for r in reported),
     }
     return EmailResult(message=message, enrichment=enrichment.model_copy(update=update))
 
@@ -49,11 +56,11 @@ def _attachments(
     attachments: Sequence[AttachmentInfo],
     max_size_bytes: int,
     warn: Warn,
-) -> tuple[list[AttachmentDigest], list[Enrichment]]:
+) -> tuple[list[AttachmentDigest], list[ReportedMessage]]:
     """Each attachment hashed while streaming (files first, then attached messages, as
     get_attachments orders them); attached messages also enriched."""
     digests: list[AttachmentDigest] = []
-    reported: list[Enrichment] = []
+    reported: list[ReportedMessage] = []
     for attachment in sorted(attachments, key=lambda a: a.kind == "item"):
         info = {
             "id": attachment.id,
@@ -85,5 +92,5 @@ def _attachments(
         digests.append(AttachmentDigest(**{**info, "size": digest.size}, **digest.fields()))
         if keep:
             inner = enrich_mime(bytes(kept), mime_truncated=digest.size > len(kept), depth=1)
-            reported.append(inner)
+            reported.extend(flatten(inner, 1))
     return digests, reported

@@ -111,8 +111,8 @@ class Limits(Model):
     urls_truncated: bool = False
 
 
-class Enrichment(Model):
-    """One message in full: parsed headers, bodies, URLs, attachments, the reported original."""
+class MessageAnalysis(Model):
+    """One message in full: parsed headers, bodies, URLs, attachments."""
 
     internet_message_id: str | None
     subject: str | None
@@ -122,9 +122,20 @@ class Enrichment(Model):
     urls: list[Url]
     attachments: list[AttachmentDigest]
     is_report: bool  # carries an attached message (a user's phishing report)
-    reported: bool = False  # this is the attached original of a report
-    reported_messages: list[Enrichment] = []
+    reported: bool = False  # this is an attached original of a report
     limits: Limits
+
+
+class ReportedMessage(MessageAnalysis):
+    """An attached message, unwrapped: depth 1 is attached to the message itself."""
+
+    depth: int
+
+
+class Enrichment(MessageAnalysis):
+    """The message, and every message attached to it (and to those, bounded), in order."""
+
+    reported_messages: list[ReportedMessage] = []
 
 
 class EmailResult(Model):

@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 
 from ..models import iso_utc
 from . import bodies, headers
-from .models import AttachmentDigest, Bodies, Enrichment, Limits
+from .models import AttachmentDigest, Bodies, Enrichment, Limits, ReportedMessage
 
 MAX_MIME_BYTES = 16 * 1024 * 1024
 MAX_MULTIPART = 50
@@ -158,7 +158,7 @@ def enrich_mime(
     html: str | None = None
     links: list[str] = []
     attachments: list[AttachmentDigest] = []
-    reported: list[Enrichment] = []
+    reported: list[ReportedMessage] = []
     for part in leaves(message, limits):
         content_type = part.get_content_type()
         if not _is_attachment(part):
@@ -183,7 +183,7 @@ def enrich_mime(
             inner = enrich_mime(
                 data[:max_size_bytes], mime_truncated=len(data) > max_size_bytes, depth=depth + 1
             )
-            reported.append(inner.model_copy(update={"reported": True}))
+            reported.extend(flatten(inner, depth + 1))
     body_text = text if text is not None else (html or "")
     urls, limits.urls_truncated = bodies.collect_urls(f"{text or ''}\n{html or ''}", links)
     return Enrichment(
@@ -199,8 +199,14 @@ def enrich_mime(
         ),
         urls=urls,
         attachments=attachments,
-        is_report=bool(reported),
+        is_report=any(r.depth == depth + 1 for r in reported),
         reported=depth > 0,
         reported_messages=reported,
         limits=limits,
     )
+
+
+def flatten(found: Enrichment, depth: int) -> list[ReportedMessage]:
+    """An attached message's enrichment and the ones attached to it, as one list."""
+    own = found.model_dump(exclude={"reported_messages"})
+    return [ReportedMessage(**own, depth=depth), *found.reported_messages]
