@@ -4,6 +4,7 @@ state), and get_email enriches a reported message the same way on Graph and EWS.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -176,3 +177,75 @@ def test_get_email_enriches_the_reported_original(fresh_pack: PackRunner, backen
         assert "safelinks.protection.outlook.com" in url["wrapped"]
         assert "quota verify helpdesk" not in original["bodies"]["html_text"]  # hidden text
         assert "Verify your mailbox" in original["bodies"]["html_text"]
+
+
+HOSTILE_ID = "<hostile-report@contoso.com>"
+HUGE = 50 * 1024 * 1024
+
+
+def _hostile_original() -> bytes:
+    """10,000 headers and 3,000 nested multipart levels: what a parser must survive."""
+    headers = b"".join(b"X-Hostile-%d: value %d\r\n" % (i, i) for i in range(10_000))
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="n%d"\r\n\r\n--n%d\r\n' % (i, i)
+        for i in range(3_000)
+    )
+    closing = b"".join(b"\r\n--n%d--\r\n" % i for i in reversed(range(3_000)))
+    return (
+        b"From: Evil <evil@attacker.example>\r\nTo: bob@contoso.com\r\n"
+        b"Subject: hostile original\r\nMessage-ID: <hostile-original@attacker.example>\r\n"
+        + headers
+        + b"MIME-Version: 1.0\r\n"
+        + opening
+        + b"Content-Type: text/plain\r\n\r\ndeep inside"
+        + closing
+    )
+
+
+def _hostile_report() -> bytes:
+    """A report carrying the hostile original as an .eml file and a 50 MB attachment."""
+
+    def part(name: str, data: bytes) -> bytes:
+        return (
+            b'--outer\r\nContent-Type: application/octet-stream; name="%s"\r\n'
+            b'Content-Disposition: attachment; filename="%s"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            % (name.encode(), name.encode())
+            + base64.encodebytes(data).replace(b"\n", b"\r\n")
+        )
+
+    return (
+        b"From: Bob Smith <bob@contoso.com>\r\nTo: phish-report@contoso.com\r\n"
+        b"Subject: Phishing report: hostile\r\nMessage-ID: " + HOSTILE_ID.encode() + b"\r\n"
+        b"Date: Fri, 20 Nov 2026 15:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+        b"--outer\r\nContent-Type: text/plain\r\n\r\nReported by Bob.\r\n"
+        + part("hostile.eml", _hostile_original())
+        + part("huge.bin", bytes(HUGE))
+        + b"--outer--\r\n"
+    )
+
+
+def test_a_hostile_reported_message_is_enriched_within_bounds(fresh_pack: PackRunner) -> None:
+    fresh_pack.sandbox.deliver(REPORTS, _hostile_report())
+    outputs = {}
+    for backend in ("graph", "ews"):
+        out = fresh_pack.run(
+            "get_email", {"mailbox": REPORTS, "internet_message_id": HOSTILE_ID}, backend
+        )
+        assert out.code == 0, out.envelope
+        assert out.envelope["meta"]["duration_ms"] < 60_000
+        outputs[backend] = out.data
+        found = out.data["enrichment"]
+        assert found["limits"]["mime_truncated"]  # over 16 MiB: headers and bodies read first
+        assert found["bodies"]["text"].strip() == "Reported by Bob."
+        eml, huge = found["attachments"]
+        assert eml["name"] == "hostile.eml" and len(eml["sha256"]) == 64
+        assert huge["size"] == HUGE and huge["sha256"] is None
+        assert "max_size_bytes" in huge["skipped_reason"]
+        (original,) = found["reported_messages"]
+        assert original["subject"] == "hostile original" and original["depth"] == 1
+        assert original["headers"]["header_count"] > 10_000
+        assert original["limits"]["headers_truncated"]
+        assert original["limits"]["structure_truncated"]
+    assert without_backend_ids(outputs["graph"]) == without_backend_ids(outputs["ews"])
