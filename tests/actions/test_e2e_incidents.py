@@ -11,6 +11,8 @@ import pytest
 from pack_runner import PackRunner
 from test_parity import without_backend_ids
 
+from exchange_pack.ingest import IncidentRecord, MemoryStore, ingest
+
 pytestmark = pytest.mark.sandbox
 
 REPORTS = "phish-report@contoso.com"
@@ -249,3 +251,24 @@ def test_a_hostile_reported_message_is_enriched_within_bounds(fresh_pack: PackRu
         assert original["limits"]["headers_truncated"]
         assert original["limits"]["structure_truncated"]
     assert without_backend_ids(outputs["graph"]) == without_backend_ids(outputs["ews"])
+
+
+def test_ingest_two_polls_in_a_row_lose_and_double_nothing(
+    fresh_pack: PackRunner, backend: str
+) -> None:
+    store = MemoryStore()
+    records: list[IncidentRecord] = []
+
+    def poll(params: dict[str, Any]) -> dict[str, Any]:
+        return fresh_pack.run("poll_mailbox", params, backend).data
+
+    params = {"mailbox": REPORTS, "since": SEEDED_SINCE, "limit": 1, "enrich": True}
+    assert ingest(poll, store, records.extend, params, severity="high") == 2
+    _deliver(fresh_pack, ["reported between polls"])
+    assert ingest(poll, store, records.extend, params, severity="high") == 1
+    ids = [r.source_id for r in records]
+    assert len(ids) == len(set(ids)) == 3
+    assert [r.fields["internet_message_id"] for r in records[:2]] == SEEDED
+    assert records[0].fields["reported_sender"] == "it-helpdesk@contoso-support.net"
+    assert records[2].fields["subject"] == "reported between polls"
+    assert {r.severity for r in records} == {"high"}
