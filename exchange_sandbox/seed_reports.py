@@ -3,9 +3,9 @@ phishing with the original attached, as Outlook's Report button and a forward-as
 
 Two reports of one credential-phishing message (``Your mailbox is almost full``, from
 ``IT Help Desk <it-helpdesk@contoso-support.net>``, SafeLinks-wrapped links, SPF/DKIM/DMARC
-failing, a Reply-To on another domain): bob's carries the original as an attached item
-(``message/rfc822``), carol's as an ``.eml`` file. Created after the rest of the demo, so the
-ids of everything seeded before stay the same.
+failing, a Reply-To on another domain), delivered to bob's and carol's Inboxes; bob's report
+carries the original as an attached item (``message/rfc822``), carol's as an ``.eml`` file.
+Created after the rest of the demo, so the ids of everything seeded before stay the same.
 """
 
 from __future__ import annotations
@@ -105,7 +105,21 @@ def seed_phish_reports(store: Store, seed_date: dt.datetime) -> None:
     ]
     for user, name, after, content_type in reporters:
         reporter = Address(f"{user}@{DOMAIN}", name)
-        original = phish_mime(user, reporter, seed_date + after - dt.timedelta(minutes=4))
+        delivered_at = seed_date + after - dt.timedelta(minutes=4)
+        original = phish_mime(user, reporter, delivered_at)
+        own = store.mailbox(reporter.address)
+        own_inbox = store.folder(own.id, "inbox") if own else None
+        if own is not None and own_inbox is not None:  # the phish itself, in the user's Inbox
+            batch.append(
+                NewMessage(
+                    own.id,
+                    own_inbox.id,
+                    original,
+                    parsed=parse_mime(original),
+                    received_at=delivered_at,
+                    created_at=delivered_at,
+                )
+            )
         mime = build_mime(
             sender=reporter,
             to=[report_to],
