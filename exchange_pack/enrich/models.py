@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..models import FileDigest, MessageRef, Model
+from ..models import MessageRef, Model
 
 Verdict = Literal[
     "pass",
@@ -141,4 +141,3 @@ class Enrichment(MessageAnalysis):
 class EmailResult(Model):
     message: MessageRef
     enrichment: Enrichment
-    file: FileDigest | None = None
