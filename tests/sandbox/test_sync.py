@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from ews_face_support import (
     oauth_account,
     post,
 )
-from graph_support import GraphClient, assert_graph_error, graph_token
+from graph_support import GraphClient, assert_graph_error, graph_token, openapi
 
 from exchange_sandbox.process import Sandbox
 
@@ -51,6 +52,15 @@ def _send(graph: GraphClient, subject: str) -> None:
         "saveToSentItems": False,
     }
     graph.ok("POST", "/users/dave@contoso.com/sendMail", 202, json=mail)
+
+
+def test_delta_items_are_graph_messages(graph: GraphClient, shared_dir: Path) -> None:
+    items, _ = _round(graph, DELTA)
+    assert items
+    for item in items:
+        assert item.pop("@odata.type") == "#microsoft.graph.message"
+        path = "/users/{user-id}/mailFolders/{mailFolder-id}/messages/{message-id}"
+        openapi(shared_dir).validate("GET", path, item)
 
 
 def test_delta_round_pages_then_reports_only_changes(graph: GraphClient) -> None:
