@@ -68,7 +68,10 @@ def decode(text: str) -> Checkpoint:
         raw = zlib.decompressobj().decompress(
             base64.urlsafe_b64decode(text[len(PREFIX) :].encode("ascii")), 1 << 22
         )
-        return Checkpoint.model_validate(json.loads(raw))
+        checkpoint = Checkpoint.model_validate(json.loads(raw))
+        for stamp in (checkpoint.floor, checkpoint.watermark, *(t for t, _ in checkpoint.recent)):
+            parse_time(stamp)
+        return checkpoint
     except (binascii.Error, zlib.error, ValueError, UnicodeError, ValidationError):
         raise InputError("checkpoint: damaged or not written by poll_mailbox.") from None
 

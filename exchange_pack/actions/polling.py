@@ -52,7 +52,10 @@ def _order(message: MessageSummary) -> tuple[str, str, str]:
 def start(params: Mapping[str, Any], backend: str, mailbox: str, folder: str) -> Checkpoint:
     """The checkpoint of a first run: from ``since`` (default now), nothing delivered."""
     since = params.get("since")
-    when = parse_time(since) if since else dt.datetime.now(dt.timezone.utc)
+    try:
+        when = parse_time(since) if since else dt.datetime.now(dt.timezone.utc)
+    except ValueError:
+        raise InputError(f"since: {since!r} is not an ISO 8601 date-time.") from None
     stamp = iso_utc(when)
     assert stamp is not None
     return Checkpoint(backend=backend, mailbox=mailbox, folder=folder, floor=stamp, watermark=stamp)
@@ -188,12 +191,15 @@ def _deliver(
         **{**message.model_dump(), "size": None}, key=key, redelivered=redelivered
     )
     label = message.subject or message.internet_message_id or message.id
-    try:
-        if params.get("enrich"):
+    if params.get("enrich"):
+        try:
             found = enrich_message(
                 mailbox, message.id, max_size_bytes=params["max_size_bytes"], warn=warn
             )
             polled.enrichment = found.enrichment
+        except ExchangePackError as error:
+            warn(f"{label}: delivered without enrichment: {error.message}")
+    try:
         if params.get("mark_as_read") and not message.is_read:
             mailbox.mark_read(message)
             polled.marked_read = polled.is_read = True

@@ -111,3 +111,12 @@ def test_the_journal_marks_a_repeated_run(tmp_path: Path) -> None:
     assert [m.redelivered for m in lost.messages] == [False]
     assert [m.redelivered for m in again.messages] == [True] and again.redelivered == 1
     assert [m.key for m in again.messages] == [m.key for m in lost.messages]
+
+
+def test_bad_since_or_forged_times_are_input_errors() -> None:
+    folder, warnings = FakeFolder([]), []
+    with pytest.raises(InputError, match="since"):
+        run(folder, warnings, since="yesterday")
+    forged = decode(run(folder, warnings).checkpoint).model_copy(update={"floor": "never"})
+    with pytest.raises(InputError, match="checkpoint"):
+        run(folder, warnings, checkpoint=encode(forged))
