@@ -1,4 +1,5 @@
-"""The phishing-response playbook that ``make demo`` runs against the sandbox tenant.
+"""The phishing-response playbook that ``make demo`` runs against the sandbox tenant: it
+starts from a poll of the reporting mailbox, as an automation engine's ingestion would.
 
 Each step runs one action as its own process with the stdin contract, exactly as a SOAR
 automation engine would, and prints the action's display table (``table_columns`` in
@@ -20,12 +21,13 @@ from typing import Any
 
 import yaml
 
+from exchange_pack.ingest import incidents_from
 from exchange_sandbox.process import CA_ENV_VARS, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-CAMPAIGN_SENDER = "billing@contoso-payments.com"
-CAMPAIGN_SUBJECT = "INV-20931"
 SOC = "soc@contoso.com"
+REPORTS = "phish-report@contoso.com"  # the shared mailbox users report phishing to
+REPORTS_SINCE = "2026-11-20T00:00:00Z"  # the demo seed's reports arrived that day
 
 
 class StepFailed(Exception):
@@ -112,32 +114,55 @@ def render_table(data: dict[str, Any], columns: list[str]) -> str:
     return "\n".join([line, rule, *body])
 
 
+def _sender(message: dict[str, Any]) -> str | None:
+    return next(
+        (a["address"] for a in message["headers"]["addresses"] if a["header"] == "from"), None
+    )
+
+
 def respond(book: Playbook) -> None:
-    """Investigate, contain and notify: the phishing campaign of the demo tenant."""
+    """From the reporting mailbox to containment: poll the reports, read one in full, find the
+    reported message in every mailbox, contain it, notify, thank the reporters."""
     book.run("test_connection", "Test the connection and the granted permissions")
-    book.run("get_searchable_mailboxes", "List the mailboxes the app can search")
+    polled = book.run(
+        "poll_mailbox",
+        f"Poll the reporting mailbox {REPORTS} (enriched, marked read)",
+        mailbox=REPORTS,
+        since=REPORTS_SINCE,
+        enrich=True,
+        mark_as_read=True,
+    )
+    for incident in incidents_from(polled, severity="high"):
+        f = incident.fields
+        print(f"   incident [{incident.severity}] {incident.name}")
+        print(f"      reported: {f.get('reported_subject')} from {f.get('reported_sender')}")
+        print(f"      spf={f.get('spf')} dmarc={f.get('dmarc')} url domains={f.get('url_domains')}")
+    reports = [m for m in polled["messages"] if (m.get("enrichment") or {}).get("is_report")]
+    if not reports:
+        raise StepFailed("no user report in the reporting mailbox")
+    email = book.run(
+        "get_email",
+        "Read the first report in full (the original unwrapped)",
+        mailbox=REPORTS,
+        message_id=reports[0]["id"],
+    )
+    original = email["enrichment"]["reported_messages"][0]
+    sender, subject = _sender(original), original["subject"]
     found = book.run(
         "search_emails_extended",
-        "Find the campaign in every mailbox",
+        f"Find the reported message ({sender}) in every mailbox",
         all_mailboxes=True,
-        sender=CAMPAIGN_SENDER,
-        subject=CAMPAIGN_SUBJECT,
+        sender=sender,
+        subject=subject,
     )
     hits = found["messages"]
     if not hits:
-        raise StepFailed("the campaign was not found")
-    first = hits[0]
+        raise StepFailed("the reported message was not found in any mailbox")
     book.run(
         "download_mail_as_eml",
-        f"Download one copy as EML ({first['mailbox']})",
-        mailbox=first["mailbox"],
-        message_id=first["id"],
-    )
-    attachments = book.run(
-        "get_attachments",
-        "Collect the attachments and their hashes",
-        mailbox=first["mailbox"],
-        message_id=first["id"],
+        f"Keep one copy as evidence (EML, {hits[0]['mailbox']})",
+        mailbox=hits[0]["mailbox"],
+        message_id=hits[0]["id"],
     )
     for hit in hits:
         book.run(
@@ -155,43 +180,42 @@ def respond(book: Playbook) -> None:
             mailbox=hit["mailbox"],
             internet_message_id=hit["internet_message_id"],
         )
-    hashes = "\n".join(
-        f"  {a['name']}: sha256 {(a.get('file') or {}).get('sha256')}"
-        for a in attachments["attachments"]
-    )
     mailboxes = ", ".join(sorted({h["mailbox"] for h in hits}))
+    urls = "\n".join(f"  {u['url']}" for u in original["urls"])
     book.run(
         "send_email",
         "Notify the SOC mailbox",
         mailbox=SOC,
         to=[SOC],
-        subject=f"[Contained] Phishing campaign {CAMPAIGN_SUBJECT} from {CAMPAIGN_SENDER}",
+        subject=f"[Contained] Reported phishing: {subject} from {sender}",
         body=(
-            f"The campaign from {CAMPAIGN_SENDER} was found in {len(hits)} mailboxes "
-            f"({mailboxes}), marked as junk, the sender blocked, and moved to Deleted Items.\n\n"
-            f"Attachment hashes:\n{hashes}\n"
+            f"{len(reports)} user report(s) of {subject!r} from {sender} "
+            f"(SPF {original['headers']['authentication']['spf']}, DMARC "
+            f"{original['headers']['authentication']['dmarc']}). Found in {len(hits)} mailboxes "
+            f"({mailboxes}), marked as junk, the sender blocked, moved to Deleted Items.\n\n"
+            f"URLs in the message:\n{urls}\n"
         ),
         importance="high",
     )
-    reports = book.run(
-        "search_emails_extended",
-        "Find the user's report in the SOC mailbox",
-        mailbox=SOC,
-        subject=f"FW: Action required: overdue invoice {CAMPAIGN_SUBJECT}",
-        folder="inbox",
-    )
-    if reports["messages"]:
-        report = reports["messages"][0]
+    for report in reports:
         book.run(
             "reply_to_email",
-            f"Reply to the reporter ({(report.get('from') or {}).get('address')})",
-            mailbox=SOC,
+            f"Thank the reporter ({(report.get('from') or {}).get('address')})",
+            mailbox=REPORTS,
             message_id=report["id"],
             body=(
                 "Thank you for reporting this message. It was phishing: we removed it from "
                 f"{len(hits)} mailboxes and blocked the sender."
             ),
         )
+    again = book.run(
+        "poll_mailbox",
+        "Poll again from the stored checkpoint: nothing is delivered twice",
+        mailbox=REPORTS,
+        checkpoint=polled["checkpoint"],
+    )
+    if again["count"]:
+        raise StepFailed("the second poll delivered messages again")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from .models import (
     AttachmentInfo,
     Contact,
     DeleteType,
+    FolderChanges,
     JunkResult,
     MailboxInfo,
     MailboxStatus,
@@ -107,6 +108,12 @@ class MailboxBackend(Protocol):
         requests, so the result names it without an extra round trip."""
 
     def out_of_office(self) -> OutOfOffice: ...
+
+    def folder_changes(self, folder: str, sync_token: str | None) -> FolderChanges:
+        """Messages created in ``folder`` since ``sync_token`` (every message without one) and
+        the token after them; SyncStateExpiredError when the server forgot the token."""
+
+    def mark_read(self, message: MessageRef) -> None: ...
 
     def contacts(
         self, query: str | None, limit: int, cursor: str | None = None

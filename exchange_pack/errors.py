@@ -115,6 +115,13 @@ class ThrottledError(TransientError):
     default_hint = "Microsoft throttled the app; retry after the given delay or lower concurrency."
 
 
+class SyncStateExpiredError(TransientError):
+    """A delta token or SyncState the server no longer knows (Graph 410 SyncStateNotFound,
+    EWS ErrorInvalidSyncStateData): the caller starts a new sync."""
+
+    code = "SYNC_STATE_EXPIRED"
+
+
 class AmbiguousOutcomeError(TransientError):
     """A request that changes state failed in a way that does not say whether it was applied.
 

@@ -33,6 +33,8 @@ BINDING_ACTION_IDS: tuple[str, ...] = (
     "junk_mail",
     "send_email",
     "reply_to_email",
+    "poll_mailbox",
+    "get_email",
 )
 ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 PACKAGED_DIR = "_pack"  # where a wheel carries the top-level pack files (setup.py)

@@ -229,3 +229,12 @@ class DeleteOutcome(Model):
     subject: str | None = None
     status: Literal["deleted", "would_delete", "not_found", "failed"]
     error: str | None = None
+
+
+class FolderChanges(Model):
+    """Messages created in a folder since a sync token (Graph delta with changeType=created,
+    EWS SyncFolderItems Creates), oldest received first, and the token after them."""
+
+    messages: list[MessageSummary]
+    sync_token: str  # the backend's state after these changes (delta token / SyncState)
+    complete: bool = True  # False: the page bound stopped before the end of the changes

@@ -3,7 +3,9 @@
 ``GET|DELETE /_sandbox/requests`` (request log), ``GET|POST|DELETE /_sandbox/faults``,
 ``POST /_sandbox/reset``, ``GET|POST /_sandbox/clock`` (skew), ``GET|POST /_sandbox/settings``
 (latency_ms, throttle, ews_blocked, token_lifetime), ``GET|POST /_sandbox/apps`` (register an
-app, e.g. with an expired secret or a mailbox scope), ``GET /_sandbox/info`` (the JSON line).
+app, e.g. with an expired secret or a mailbox scope), ``GET /_sandbox/info`` (the JSON line),
+``POST /_sandbox/sync-states/expire`` (forget every Graph delta token and EWS SyncState),
+``POST /_sandbox/deliver?mailbox=&folder=`` (store the body, raw MIME, as a delivered message).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from . import sync_states
 from .faults import Fault, FaultSpecError
 from .store import App
 from .web import Request, Response, Router, is_loopback
@@ -119,7 +122,27 @@ def build_router(tenant: Tenant) -> Router:
         tenant.register_certificate(app)
         return _ok(tenant.app_info(tenant.store.app(app.client_id) or app), 201)
 
+    def expire_sync_states(request: Request) -> Response:
+        """POST /_sandbox/sync-states/expire: every delta token and SyncState is now unknown."""
+        return _ok({"expired": sync_states.expire(tenant.store)})
+
+    def deliver(request: Request) -> Response:
+        """POST /_sandbox/deliver: the body (RFC 5322 MIME) lands in a mailbox folder as if
+        delivered now (tests: mail no client could send, e.g. hostile or huge)."""
+        mailbox = tenant.store.mailbox(request.query.get("mailbox", ""))
+        if mailbox is None:
+            raise AdminError("mailbox: no such mailbox")
+        folder = tenant.store.folder(mailbox.id, request.query.get("folder", "inbox"))
+        if folder is None or not request.body:
+            raise AdminError("folder: no such folder, or an empty body")
+        message = tenant.store.add_message(
+            mailbox.id, folder.id, request.body, received_at=tenant.now()
+        )
+        return _ok({"id": message.id, "internet_message_id": message.internet_message_id}, 201)
+
     router.add("GET", r"/_sandbox/info", info)
+    router.add("POST", r"/_sandbox/deliver", deliver)
+    router.add("POST", r"/_sandbox/sync-states/expire", expire_sync_states)
     router.add("GET", r"/_sandbox/requests", requests_log)
     router.add("DELETE", r"/_sandbox/requests", clear_requests)
     router.add("GET", r"/_sandbox/faults", list_faults)

@@ -114,6 +114,19 @@ class Sandbox:
             raise SandboxError(f"admin {method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
 
+    def deliver(self, mailbox: str, mime: bytes, folder: str = "inbox") -> dict[str, Any]:
+        """Stores raw MIME in a mailbox folder as delivered now (``POST /_sandbox/deliver``)."""
+        response = self._http.post(
+            f"{self.base_url}/_sandbox/deliver",
+            params={"mailbox": mailbox, "folder": folder},
+            data=mime,
+            headers={"Content-Type": "message/rfc822"},
+            timeout=300,
+        )
+        if response.status_code >= 400:
+            raise SandboxError(f"deliver: {response.status_code} {response.text}")
+        return response.json()
+
     def requests(self) -> list[dict[str, Any]]:
         """The request log (admin calls excluded)."""
         return self.admin("GET", "requests")

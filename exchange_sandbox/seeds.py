@@ -20,6 +20,9 @@ tenant, and Graph and EWS answers and recorded cassettes stay stable.
   also in the sender's Sent Items; folders ``Inbox/Projects`` (alice) and ``Inbox/Triage``
   (soc); contacts in alice's and soc's Contacts; dave out of office (scheduled); an inbox rule
   for alice; a blocked sender for bob;
+- the reporting mailbox ``phish-report@contoso.com`` (shared) with two user reports of a
+  credential phish, the original attached as an item and as an ``.eml`` file
+  (``seed_reports``);
 - apps ``full``, ``readonly`` and ``scoped`` (Mail.Read, limited to alice by RBAC for
   Applications), and the EWS service account ``svc-soar@contoso.com``.
 
@@ -47,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .mime import ParsedMessage, build_mime, parse_mime
+from .seed_reports import seed_phish_reports
 from .store import (
     Address,
     App,
@@ -625,6 +629,7 @@ def _demo(store: Store) -> None:
     store.add_messages(batch)
 
     _demo_people_and_settings(store, by_address, projects.id)
+    seed_phish_reports(store, SEED_DATE)
 
 
 def _new(

@@ -267,6 +267,9 @@ CREATE TABLE IF NOT EXISTS rules (
     data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocked_senders (
     mailbox_id INTEGER NOT NULL, address TEXT NOT NULL, PRIMARY KEY (mailbox_id, address));
+CREATE TABLE IF NOT EXISTS sync_states (
+    token TEXT PRIMARY KEY, mailbox_id INTEGER NOT NULL, folder_id TEXT NOT NULL,
+    created_at TEXT NOT NULL, data TEXT NOT NULL);
 """
 
 _TABLES = (
@@ -282,6 +285,7 @@ _TABLES = (
     "mailbox_settings",
     "rules",
     "blocked_senders",
+    "sync_states",
 )
 
 # Children of the message-folder root; the Recoverable Items folders live outside it.

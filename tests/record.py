@@ -31,10 +31,12 @@ from recording import (
 from exchange_sandbox.process import CA_ENV_VARS, start_sandbox
 
 
-def record_all(make_config: Any, reset: Any) -> int:
+def record_all(make_config: Any, reset: Any, only: set[str] | None = None) -> int:
     failures = 0
     for backend in BACKENDS:
         for scenario in SCENARIOS:
+            if only and scenario.action not in only:
+                continue
             reset()
             with tempfile.TemporaryDirectory() as output_dir:
                 config = make_config(backend, output_dir)
@@ -62,6 +64,8 @@ def record_all(make_config: Any, reset: Any) -> int:
 
 
 def main() -> int:
+    """Records every scenario, or only the actions named on the command line."""
+    only = set(sys.argv[1:]) or None
     for name in CA_ENV_VARS:
         os.environ.pop(name, None)
     real = os.environ.get("EXCHANGE_RECORD_CONFIG")
@@ -69,7 +73,9 @@ def main() -> int:
         base = json.loads(Path(real).read_text(encoding="utf-8"))
         base["token_cache_path"] = "none"
         return record_all(
-            lambda backend, out: {**base, "backend": backend, "output_dir": out}, lambda: None
+            lambda backend, out: {**base, "backend": backend, "output_dir": out},
+            lambda: None,
+            only,
         )
     with start_sandbox(seed="demo") as sb:
         return record_all(
@@ -77,6 +83,7 @@ def main() -> int:
                 backend=backend, output_dir=out, token_cache_path="none"
             ),
             sb.reset,
+            only,
         )
 
 

@@ -1,8 +1,9 @@
 """Recorded traffic: the scenarios, the vcrpy setup, the scrubbing and the in-process runner.
 
-``make record`` (``tests/record.py``) runs every scenario on both backends against the sandbox
-tenant (or a real tenant, see ``record.py``) and writes ``tests/cassettes/<backend>/<action>.yaml``
-plus ``<action>.json`` (the config without secrets, the parameters, the envelope's ``data``).
+``make record`` (``tests/record.py [action ...]``) runs every scenario (or those of the actions
+named) on both backends against the sandbox tenant (or a real tenant, see ``record.py``) and
+writes ``tests/cassettes/<backend>/<action>.yaml`` plus ``<action>.json`` (the config without
+secrets, the parameters, the envelope's ``data``).
 ``tests/test_cassettes.py`` replays them without any server. Secrets, tokens, client assertions
 and Authorization headers never reach a cassette: ``scrub_request`` / ``scrub_response``.
 """
@@ -110,6 +111,18 @@ SCENARIOS: tuple[Scenario, ...] = (
             "body": "Thank you for reporting it: it was phishing.",
         },
         volatile=("reply.internet_message_id", "reply.id"),
+    ),
+    Scenario(
+        "poll_mailbox",
+        {"mailbox": "phish-report@contoso.com", "since": "2026-11-20T00:00:00Z", "enrich": True},
+        volatile=("checkpoint",),
+    ),
+    Scenario(
+        "get_email",
+        {
+            "mailbox": "phish-report@contoso.com",
+            "internet_message_id": "<report-quota-bob@contoso.com>",
+        },
     ),
 )
 

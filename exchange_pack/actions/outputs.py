@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..enrich.models import EmailResult
 from ..models import (
     AttachmentInfo,
     Contact,
@@ -26,6 +27,7 @@ from ..models import (
     SentMessage,
 )
 from .eml import EmlHeaders
+from .polling import PollResult
 
 
 class ActionCheck(Model):
@@ -160,4 +162,6 @@ OUTPUT_MODELS: dict[str, type[Model]] = {
     "junk_mail": JunkOutcome,
     "send_email": SendResult,
     "reply_to_email": ReplyResult,
+    "poll_mailbox": PollResult,
+    "get_email": EmailResult,
 }

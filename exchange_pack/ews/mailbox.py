@@ -9,6 +9,7 @@ from ..models import (
     AttachmentInfo,
     Contact,
     DeleteType,
+    FolderChanges,
     JunkResult,
     MessageRef,
     MessageSummary,
@@ -19,7 +20,19 @@ from ..models import (
     SentMessage,
     SentReply,
 )
-from . import attachments, contacts, junk, messages, mime, mutate, reply, search, send, settings
+from . import (
+    attachments,
+    contacts,
+    junk,
+    messages,
+    mime,
+    mutate,
+    reply,
+    search,
+    send,
+    settings,
+    sync,
+)
 from .transport import EwsTransport
 
 
@@ -111,3 +124,11 @@ class EwsMailbox:
     def contacts(self, query: str | None, limit: int, cursor: str | None = None) -> Page[Contact]:
         """EWS FindItem + GetItem on the Contacts folder."""
         return contacts.contacts(self.transport, self.account, query, limit, cursor)
+
+    def folder_changes(self, folder: str, sync_token: str | None) -> FolderChanges:
+        """EWS SyncFolderItems (Creates only) until IncludesLastItemInRange."""
+        return sync.folder_changes(self.transport, self.account, folder, sync_token)
+
+    def mark_read(self, message: MessageRef) -> None:
+        """EWS UpdateItem of message:IsRead."""
+        sync.mark_read(self.transport, self.account, message.id)

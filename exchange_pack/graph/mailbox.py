@@ -11,6 +11,7 @@ from ..models import (
     AttachmentInfo,
     Contact,
     DeleteType,
+    FolderChanges,
     JunkResult,
     MessageRef,
     MessageSummary,
@@ -21,8 +22,8 @@ from ..models import (
     SentMessage,
     SentReply,
 )
-from . import attachments, contacts, junk, messages, move, reply, search, send, settings
-from .folders import FolderDirectory
+from . import attachments, contacts, delta, junk, messages, move, reply, search, send, settings
+from .folders import FolderDirectory, well_known
 from .paging import collect
 from .shape import ATTACHMENTS_EXPAND, REF_FIELDS, attachment_info, message_ref, message_summary
 from .transport import GraphClient
@@ -136,3 +137,14 @@ class GraphMailbox:
     def contacts(self, query: str | None, limit: int, cursor: str | None = None) -> Page[Contact]:
         """``GET contacts`` with a local text filter."""
         return contacts.contacts(self.client, self.address, query, limit, cursor)
+
+    def folder_changes(self, folder: str, sync_token: str | None) -> FolderChanges:
+        """``GET mailFolders/{id}/messages/delta?changeType=created`` through to its deltaLink."""
+        label = well_known(folder) or folder.strip().strip("/")
+        return delta.folder_changes(
+            self.client, self.folders, self.address, folder, label, sync_token
+        )
+
+    def mark_read(self, message: MessageRef) -> None:
+        """``PATCH messages/{id}`` with isRead true."""
+        delta.mark_read(self.client, self.address, message.id)

@@ -35,6 +35,7 @@ MESSAGE_TEXT: dict[str, str] = {
     "ErrorInvalidRestriction": "The restriction is invalid.",
     "ErrorInvalidServerVersion": "The specified server version is invalid.",
     "ErrorInvalidSmtpAddress": "The SMTP address format is invalid.",
+    "ErrorInvalidSyncStateData": "Synchronization state data is corrupt or otherwise invalid.",
     "ErrorItemNotFound": (
         "The specified object was not found in the store., The process failed to get the "
         "correct properties."

@@ -11,6 +11,7 @@ from . import (
     attachments,
     batch,
     contacts,
+    delta,
     folders,
     mailbox_settings,
     message_actions,
@@ -32,6 +33,7 @@ def build_router(tenant: Tenant) -> Router:
     routes = GraphRoutes(tenant)
     for module in (
         users,
+        delta,
         messages,
         attachments,
         upload_sessions,

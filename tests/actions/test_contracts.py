@@ -48,8 +48,17 @@ BINDING_PARAMETERS = {
 }
 # Binding names whose meaning is the same wherever they appear: one schema fragment each.
 # (limit bounds differ per action; subject and body are filters in search; to/cc of a reply
-# are extra recipients; test_connection's mailbox is the one probed.)
-SHARED_FRAGMENTS = BINDING_PARAMETERS - {"limit", "to", "cc", "mailbox", "subject", "body"}
+# are extra recipients; test_connection's mailbox is the one probed; folder is where search
+# looks, all folders by default, and the one folder poll_mailbox polls, the Inbox by default.)
+SHARED_FRAGMENTS = BINDING_PARAMETERS - {
+    "limit",
+    "to",
+    "cc",
+    "mailbox",
+    "subject",
+    "body",
+    "folder",
+}
 MESSAGE_KEYS = {"mailbox", "id", "internet_message_id", "subject"}
 
 

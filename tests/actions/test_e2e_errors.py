@@ -37,6 +37,8 @@ VALID: dict[str, dict[str, Any]] = {
     "junk_mail": {"internet_message_id": ALICE_COPY},
     "send_email": {"to": ["bob@contoso.com"], "subject": "Test", "body": "Test"},
     "reply_to_email": {"internet_message_id": ALICE_COPY, "body": "Thanks"},
+    "poll_mailbox": {"mailbox": "phish-report@contoso.com"},
+    "get_email": {"internet_message_id": ALICE_COPY},
 }
 
 BAD_INPUT: dict[str, dict[str, Any]] = {
@@ -57,6 +59,8 @@ BAD_INPUT: dict[str, dict[str, Any]] = {
         "attachment_paths": ["/nonexistent/evidence.pdf"],
     },
     "reply_to_email": {"internet_message_id": ALICE_COPY, "body": "x", "body_type": "rtf"},
+    "poll_mailbox": {"limit": 0},
+    "get_email": {},
 }
 
 MESSAGE_NOT_FOUND: dict[str, dict[str, Any]] = {
@@ -66,11 +70,13 @@ MESSAGE_NOT_FOUND: dict[str, dict[str, Any]] = {
     "delete_attachments": {"internet_message_id": MISSING, "all_attachments": True},
     "junk_mail": {"internet_message_id": MISSING},
     "reply_to_email": {"internet_message_id": MISSING, "body": "x"},
+    "get_email": {"internet_message_id": MISSING},
 }
 FOLDER_OR_ATTACHMENT_NOT_FOUND: dict[str, dict[str, Any]] = {
     "copy_email": {"internet_message_id": ALICE_COPY, "destination_folder": "Inbox/NoSuchFolder"},
     "get_attachments": {"internet_message_id": ALICE_COPY, "attachment_names": ["nope.pdf"]},
     "search_emails_extended": {"mailbox": "alice@contoso.com", "folder": "Inbox/NoSuchFolder"},
+    "poll_mailbox": {"mailbox": "alice@contoso.com", "folder": "Inbox/NoSuchFolder"},
 }
 MAILBOX_NOT_FOUND: dict[str, dict[str, Any]] = {
     "get_out_of_office": {"mailbox": NOBODY},
@@ -78,6 +84,7 @@ MAILBOX_NOT_FOUND: dict[str, dict[str, Any]] = {
     "search_emails_extended": {"mailbox": NOBODY},
     "send_email": {"mailbox": NOBODY, "to": ["bob@contoso.com"], "subject": "x"},
     "download_mail_as_eml": {"mailbox": NOBODY, "internet_message_id": ALICE_COPY},
+    "poll_mailbox": {"mailbox": NOBODY},
 }
 # What the read-only app (Mail.Read, MailboxSettings.Read, Contacts.Read, User.Read.All and no
 # EWS role) may not do: every write on Graph; everything on EWS.

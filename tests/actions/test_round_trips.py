@@ -105,6 +105,22 @@ CASES: list[tuple[str, dict[str, Any], str | None, bool, ByBackend, ByBackend]] 
         {"graph": 2, "ews": 3},
         {"graph": 3, "ews": 4},
     ),
+    (
+        "poll_mailbox",
+        {"mailbox": "phish-report@contoso.com", "since": "2026-11-20T00:00:00Z"},
+        None,
+        False,
+        {"graph": 1, "ews": 1},
+        {},
+    ),
+    (
+        "get_email",
+        {"mailbox": "alice@contoso.com"},
+        "alice",
+        False,
+        {"graph": 6, "ews": 6},
+        {"graph": 6, "ews": 7},
+    ),
 ]
 
 

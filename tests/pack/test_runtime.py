@@ -366,6 +366,7 @@ EXPECTED_EXIT = {
     "TransientError": 75,
     "ThrottledError": 75,
     "AmbiguousOutcomeError": 75,
+    "SyncStateExpiredError": 75,
     "AccessDeniedError": 77,
     "ConfigError": 78,
     "AuthenticationError": 78,

@@ -48,6 +48,7 @@ def test_demo_mailboxes_and_types(demo: Store) -> None:
         "dave@contoso.com": "user",
         "soc@contoso.com": "shared",
         "room-boardroom@contoso.com": "room",
+        "phish-report@contoso.com": "shared",
     }
 
 
