@@ -29,7 +29,10 @@ def _permissions(manifest: Manifest) -> list[str]:
 
 
 def _settings_table(document: dict[str, Any]) -> list[str]:
-    lines = ["| Setting | Parameter | Required | Description |", "|---|---|---|---|"]
+    lines = [
+        "| Setting | Parameter | Required | Default | Description |",
+        "|---|---|---|---|---|",
+    ]
     for param in document["configuration"]:
         label = param.get("display") or param.get("displaypassword", "")
         if param.get("type") == 9 and param.get("display"):
@@ -38,7 +41,8 @@ def _settings_table(document: dict[str, Any]) -> list[str]:
             label = f"{label} (credentials, password only)"
         required = "yes" if param.get("required") else "no"
         info = _cell(param.get("additionalinfo", ""))
-        lines.append(f"| {label} | `{param['name']}` | {required} | {info} |")
+        default = f"`{param['defaultvalue']}`" if "defaultvalue" in param else ""
+        lines.append(f"| {label} | `{param['name']}` | {required} | {default} | {info} |")
     return lines
 
 
@@ -167,7 +171,11 @@ def install_section(manifest: Manifest, document: dict[str, Any], integration: s
         "XSOAR documents them), and checks every context value lands at a `contextPath` the "
         "YAML declares. The YAML is checked against a JSON Schema written from demisto-sdk's "
         "own `integration.yml` schema. `make check-bundles` runs `demisto-sdk validate` "
-        "itself in a separate virtualenv (demisto-sdk pins pydantic 1, the pack needs "
-        "pydantic 2). Not run here: an XSOAR server, its Docker runner, the image build.",
+        "itself (its own virtualenv: demisto-sdk pins pydantic 1, the pack needs pydantic 2) "
+        "with the SDK's path-based selection of validators, less those that need the network "
+        "or its Neo4j content graph and the Docker Hub rules for images Palo Alto Networks "
+        "publishes (DO101, DO103); the content repository's approved category and use-case "
+        "lists are stood in by the pack's own. Not run here: an XSOAR server, its Docker "
+        "runner, the image build.",
     ]
     return "\n".join(lines) + "\n"
