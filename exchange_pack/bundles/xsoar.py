@@ -64,7 +64,7 @@ COMMANDS = {{
 
 
 def main() -> None:
-    xsoar.main(demisto, COMMANDS, return_results, return_error)  # noqa: F405
+    xsoar.main(demisto, COMMANDS, return_results, return_error, fileResult)  # noqa: F405
 
 
 if __name__ in ("__main__", "__builtin__", "builtins"):

@@ -155,7 +155,9 @@ def install_section(manifest: Manifest, document: dict[str, Any], integration: s
         "",
         "**Commands.** One per action; the action's `data` lands under its context key, the "
         "whole envelope is the raw response, the war-room table comes from the manifest's "
-        "`table_columns`, and a failure is an error entry with the error code and hint. "
+        "`table_columns`, every file an action saves (an EML, attachments) is also a war-room file "
+        "entry (the container's `output_dir` does not outlive the command), and a failure is an "
+        "error entry with the error code and hint. "
         "Destructive commands are marked `execution: true` (XSOAR asks before running them).",
         "",
         *rows,

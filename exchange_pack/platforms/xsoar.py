@@ -11,7 +11,8 @@ is the dict ``CommandResults.to_context()`` produces: ``Type`` note, ``Contents`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -70,6 +71,7 @@ SYSTEM_ARGUMENTS: tuple[str, ...] = (
 
 ENTRY_NOTE = 1  # CommonServerPython entryTypes['note']
 ENTRY_ERROR = 4  # entryTypes['error']
+ENTRY_WARNING = 11  # entryTypes['warning']
 
 
 def command_name(action_id: str) -> str:
@@ -192,6 +194,28 @@ def error_message(outcome: Outcome) -> str:
     return text
 
 
+class SavedFile(BaseModel):
+    """A file an action wrote under ``output_dir`` (an EML, an attachment)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file_name: str
+    path: str
+
+
+def saved_files(data: Any) -> Iterator[SavedFile]:
+    """The pack's file objects in ``data`` (``{path, file_name, sha256, ...}``), in order."""
+    if isinstance(data, Mapping):
+        if {"path", "file_name", "sha256"} <= data.keys() and data.get("path"):
+            yield SavedFile(file_name=str(data["file_name"]), path=str(data["path"]))
+            return
+        for value in data.values():
+            yield from saved_files(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from saved_files(value)
+
+
 class XsoarResult(BaseModel):
     """One command's result, the XSOAR way: an entry, the test ``ok``, or an error message."""
 
@@ -200,6 +224,7 @@ class XsoarResult(BaseModel):
     command: str
     action: str | None = None
     entry: dict[str, Any] | None = None  # a CommandResults.to_context() dict
+    files: list[SavedFile] = []  # to hand to the war room as file entries
     test_ok: bool = False
     error: str | None = None
     exit_code: int = 0
@@ -262,7 +287,12 @@ def handle(
                 exit_code=78,
             )
         return XsoarResult(command=command, action=action_id, test_ok=True)
-    return XsoarResult(command=command, action=action_id, entry=command_entry(spec, outcome))
+    return XsoarResult(
+        command=command,
+        action=action_id,
+        entry=command_entry(spec, outcome),
+        files=list(saved_files(outcome.data)),
+    )
 
 
 def main(
@@ -270,8 +300,13 @@ def main(
     command_map: Mapping[str, str],
     return_results: Callable[[Any], Any],
     return_error: Callable[[str], Any],
+    file_result: Callable[[str, bytes], Any] | None = None,
 ) -> None:
-    """The integration's ``main()``: reads the call from ``demisto`` and returns the result."""
+    """The integration's ``main()``: reads the call from ``demisto`` and returns the result.
+
+    With ``file_result`` (CommonServerPython's ``fileResult``), every file the action saved
+    also goes to the war room as a file entry: the container's ``output_dir`` does not last.
+    """
     try:
         command = str(demisto.command())
         params, args = demisto.params(), demisto.args()
@@ -283,5 +318,17 @@ def main(
         return_error(result.error)
     elif result.test_ok:
         return_results("ok")
+    elif file_result is not None and result.files:
+        entries = [result.entry]
+        for saved in result.files:
+            try:
+                entries.append(file_result(saved.file_name, Path(saved.path).read_bytes()))
+            except OSError as exc:
+                entries.append(_warning(f"{saved.file_name} could not be read: {exc.strerror}."))
+        return_results(entries)
     else:
         return_results(result.entry)
+
+
+def _warning(text: str) -> dict[str, Any]:
+    return {"Type": ENTRY_WARNING, "ContentsFormat": "text", "Contents": text}

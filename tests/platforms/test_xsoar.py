@@ -8,6 +8,7 @@ with the stand-ins in ``xsoar_runtime/``, against the sandbox tenant on both bac
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import runpy
@@ -326,6 +327,29 @@ def test_delete_email(
     search = {"mailbox": "carol@contoso.com", "internet_message_id": campaign_id("carol")}
     [after] = xsoar.run(SEARCH, params, {**search, "folder": "inbox"})
     assert values_at(context_of(after), "ExchangePack.SearchEmailsExtended.total") == [0]
+
+
+@pytest.mark.sandbox
+def test_download_mail_as_eml_is_a_war_room_file(
+    sandbox: Sandbox,
+    backend: str,
+    xsoar: Xsoar,
+    integration_yml: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    params = instance_params(sandbox, backend, integration_yml, output_dir=str(tmp_path))
+    args = {"mailbox": "alice@contoso.com", "internet_message_id": campaign_id("alice")}
+    entry, file_entry = xsoar.run("exchange-download-mail-as-eml", params, args)
+    assert entry["Type"] == NOTE, entry
+    declared = declared_outputs(integration_yml, "exchange-download-mail-as-eml")
+    assert_context_declared(entry, declared)
+    context = context_of(entry)
+    [sha256] = values_at(context, "ExchangePack.DownloadMailAsEml.file.sha256")
+    [name] = values_at(context, "ExchangePack.DownloadMailAsEml.file.file_name")
+    assert file_entry["Type"] == 3 and file_entry["File"] == name and name.endswith(".eml")
+    content = xsoar.demisto.files[file_entry["FileID"]]
+    assert hashlib.sha256(content).hexdigest() == sha256
+    assert campaign_id("alice").encode() in content
 
 
 @pytest.mark.sandbox

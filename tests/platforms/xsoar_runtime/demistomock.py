@@ -13,6 +13,7 @@ from typing import Any
 _call: dict[str, Any] = {"command": "", "params": {}, "args": {}}
 entries: list[Any] = []
 logs: list[str] = []
+files: dict[str, bytes] = {}  # FileID -> the bytes fileResult stored
 
 
 def set_call(command: str, params: dict[str, Any], args: dict[str, Any]) -> None:
@@ -20,6 +21,7 @@ def set_call(command: str, params: dict[str, Any], args: dict[str, Any]) -> None
     _call.update(command=command, params=copy.deepcopy(params), args=copy.deepcopy(args))
     entries.clear()
     logs.clear()
+    files.clear()
 
 
 def command() -> str:
@@ -35,7 +37,11 @@ def args() -> dict[str, Any]:
 
 
 def results(entry: Any) -> None:
-    entries.append(entry)
+    """One entry, or a list of entries (each its own war-room entry)."""
+    if isinstance(entry, list):
+        entries.extend(entry)
+    else:
+        entries.append(entry)
 
 
 def debug(message: str, *_: Any) -> None:
