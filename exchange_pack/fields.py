@@ -51,6 +51,7 @@ class OutputPath(BaseModel):
     type: FieldType
     in_list: bool = False  # some segment of the path is a list
     description: str = ""
+    format: str | None = None  # the JSON Schema format of a string (``date-time``, ``email``)
 
     @property
     def segments(self) -> list[str]:
@@ -171,6 +172,7 @@ def _walk(
                 type=kind,
                 in_list=in_list or kind == "array",
                 description=" ".join(str(description or "").split()),
+                format=branch.get("format"),
             )
         )
 

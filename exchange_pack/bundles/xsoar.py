@@ -154,6 +154,8 @@ def argument(field: InputField) -> dict[str, Any]:
 def output(prefix: str, path: OutputPath) -> dict[str, Any]:
     """One context output of a command, under the command's context prefix."""
     kind = "Unknown" if path.type == "array" else _OUTPUT_TYPES.get(path.type, "Unknown")
+    if kind == "String" and path.format == "date-time":
+        kind = "Date"
     words = path.path.replace(".", " ").replace("_", " ")
     return {
         "contextPath": f"{prefix}.{path.path}",

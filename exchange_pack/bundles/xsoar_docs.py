@@ -115,7 +115,7 @@ def pack_readme(manifest: Manifest) -> str:
 
 def release_notes(manifest: Manifest) -> str:
     """``ReleaseNotes/<x_y_z>.md`` for the pack's current version."""
-    lines = ["", "#### Integrations", "", f"##### {manifest.name}", ""]
+    lines = ["#### Integrations", "", f"##### {manifest.name}", ""]
     lines += [
         f"- {manifest.name} {manifest.version}: {len(manifest.actions)} commands on Microsoft "
         "Graph and EWS, generated from the pack's manifest.",

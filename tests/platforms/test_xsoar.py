@@ -311,6 +311,7 @@ def test_search_emails_extended(
     senders = values_at(context, "ExchangePack.SearchEmailsExtended.messages.from.address")
     assert set(senders) == {CAMPAIGN_SENDER}
     assert declared["ExchangePack.SearchEmailsExtended.messages.has_attachments"] == "Boolean"
+    assert declared["ExchangePack.SearchEmailsExtended.messages.received_at"] == "Date"
     table = entry["HumanReadable"]
     assert "### Search Emails Extended" in table
     assert "|mailbox|received_at|from.address|subject|" in table.replace(" ", "")
