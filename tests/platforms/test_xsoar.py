@@ -280,16 +280,20 @@ def test_test_module_with_ews_blocked(
     fresh_sandbox: Sandbox, xsoar: Xsoar, integration_yml: dict[str, Any]
 ) -> None:
     fresh_sandbox.settings(ews_blocked=True)
-    [entry] = xsoar.run("test-module", instance_params(fresh_sandbox, "ews", integration_yml), {})
+    try:
+        params = instance_params(fresh_sandbox, "ews", integration_yml)
+        [entry] = xsoar.run("test-module", params, {})
+    finally:
+        fresh_sandbox.settings(ews_blocked=False)  # the session's tenant is shared
     assert entry["Type"] == ERROR
     assert entry["Contents"].startswith("EWS_BLOCKED:") and "graph" in entry["Contents"]
 
 
 @pytest.mark.sandbox
 def test_search_emails_extended(
-    sandbox: Sandbox, backend: str, xsoar: Xsoar, integration_yml: dict[str, Any]
+    fresh_sandbox: Sandbox, backend: str, xsoar: Xsoar, integration_yml: dict[str, Any]
 ) -> None:
-    params = instance_params(sandbox, backend, integration_yml)
+    params = instance_params(fresh_sandbox, backend, integration_yml)
     args = {
         "all_mailboxes": "true",
         "sender": CAMPAIGN_SENDER,
