@@ -32,6 +32,7 @@ BINDING_ACTION_IDS: tuple[str, ...] = (
     "junk_mail",
     "send_email",
     "reply_to_email",
+    "search_and_delete_emails",  # round 2 (DESIGN.md)
 )
 ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CHANGELOG_RELEASE = re.compile(r"^## \[(\d+\.\d+\.\d+[^\]]*)\]", re.MULTILINE)

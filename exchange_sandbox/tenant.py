@@ -393,7 +393,7 @@ class Tenant:
         match = self.router.match(request.method, request.path)
         if match is not None:
             request.operation = match[2]
-        fault = self.faults.take(request.method, request.path)
+        fault = self.faults.take(request.method, request.path, request.body or b"")
         if fault is not None:
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..campaign.models import SearchAndDeleteResult
 from ..models import (
     AttachmentInfo,
     Contact,
@@ -160,4 +161,5 @@ OUTPUT_MODELS: dict[str, type[Model]] = {
     "junk_mail": JunkOutcome,
     "send_email": SendResult,
     "reply_to_email": ReplyResult,
+    "search_and_delete_emails": SearchAndDeleteResult,
 }

@@ -36,6 +36,7 @@ VALID: dict[str, dict[str, Any]] = {
     "junk_mail": {"internet_message_id": ALICE_COPY},
     "send_email": {"to": ["bob@contoso.com"], "subject": "Test", "body": "Test"},
     "reply_to_email": {"internet_message_id": ALICE_COPY, "body": "Thanks"},
+    "search_and_delete_emails": {"mailboxes": ["alice@contoso.com"], "sender": CAMPAIGN_SENDER},
 }
 
 BAD_INPUT: dict[str, dict[str, Any]] = {
@@ -56,6 +57,7 @@ BAD_INPUT: dict[str, dict[str, Any]] = {
         "attachment_paths": ["/nonexistent/evidence.pdf"],
     },
     "reply_to_email": {"internet_message_id": ALICE_COPY, "body": "x", "body_type": "rtf"},
+    "search_and_delete_emails": {"mailboxes": ["alice@contoso.com"], "is_read": True},
 }
 
 MESSAGE_NOT_FOUND: dict[str, dict[str, Any]] = {
