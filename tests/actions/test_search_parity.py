@@ -90,7 +90,7 @@ def _word_prefix(wanted: str, text: str) -> bool:
 
 def _address(wanted: str, address: str) -> bool:
     wanted, address = wanted.casefold(), address.casefold()
-    local, at, domain = wanted.rpartition("@")
+    local, _, domain = wanted.rpartition("@")
     if local and "." in domain:
         return address == wanted
     if "." in domain:
@@ -185,8 +185,9 @@ def test_free_text_query_agrees(seeded: PackRunner, tmp_path: Path) -> None:
     found = [
         sorted(
             (m["mailbox"], m["internet_message_id"])
-            for m in seeded.run("search_emails_extended", params, b, output_dir=str(tmp_path))
-            .data["messages"]
+            for m in seeded.run("search_emails_extended", params, b, output_dir=str(tmp_path)).data[
+                "messages"
+            ]
         )
         for b in ("graph", "ews")
     ]
