@@ -81,6 +81,8 @@ class Settings:
     # Graph's per app + mailbox budget under ``throttle="microsoft"``; lowered only to rehearse
     # throttling (benches), Outlook's own limits otherwise.
     graph_limit: Limit = GRAPH_OUTLOOK
+    # eDiscovery operation durations relative to Exchange Online's (exchange_sandbox/ediscovery)
+    ediscovery_time_scale: float = 0.01
 
 
 @dataclass

@@ -8,12 +8,8 @@ should take up (failed, throttled, or with more matches than ``limit``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import uuid
-import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +19,8 @@ from ..config import ConnectionConfig
 from ..envelope import ActionResult
 from ..errors import InputError
 from ..models import SearchCriteria
-from . import approval, audit, engine, fanout
+from . import approval, audit, engine, fanout, purview_run
+from .cursor import ALL, decode_cursor, encode_cursor
 from .models import MailboxCount, SearchAndDeleteResult, Totals
 
 if TYPE_CHECKING:
@@ -38,7 +35,6 @@ NARROWING = (
     "internet_message_id",
     "attachment_name",
 )
-CURSOR_VERSION = 1
 
 
 def checked_criteria(params: Mapping[str, Any]) -> SearchCriteria:
@@ -68,30 +64,6 @@ def scope_of(params: Mapping[str, Any]) -> tuple[bool, list[str]]:
     return everything, listed
 
 
-def encode_cursor(token_id: str, mailboxes: list[str]) -> str:
-    """The mailboxes a rerun of this approval should take up."""
-    raw = json.dumps({"v": CURSOR_VERSION, "token": token_id, "mailboxes": mailboxes})
-    # Compressed: addresses share their domain, so thousands of mailboxes fit the cursor.
-    return base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str, token_id: str) -> list[str]:
-    """The mailboxes a previous delete run left (InputError for another approval's cursor)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(zlib.decompress(raw))
-        mailboxes = [str(m) for m in value["mailboxes"]]
-        ok = value["v"] == CURSOR_VERSION and value["token"] == token_id
-    except (binascii.Error, zlib.error, ValueError, KeyError, TypeError):
-        ok, mailboxes = False, []
-    if not ok:
-        raise InputError(
-            "cursor is not a next_cursor of a delete run with this approval_token.",
-            hint="Pass next_cursor and approval_token exactly as the previous run had them.",
-        )
-    return mailboxes
-
-
 def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) -> ActionResult:
     """Estimates or deletes the campaign; see the module docstring."""
     criteria = checked_criteria(params)
@@ -110,13 +82,45 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
             )
         approved = approval.verify(config, token, criteria, scope)
     backend = ctx.session.backend
-    if backend.name == "ews" and params["engine"] == "ediscovery":
-        engine.choose("ediscovery", backend, ctx, everything=everything, mailboxes=0)
+    requested = params["engine"]
+    if requested == "ediscovery":
+        engine.choose(requested, backend, ctx, everything=everything, mailboxes=0)
+        if mode == "delete":
+            purview_run.check_delete_type(delete_type)
     if cursor and token:
         addresses = decode_cursor(cursor, approval.token_id(token))
+    elif listed:
+        addresses = listed
+    elif requested == "ediscovery":
+        addresses = [ALL]  # Purview searches the whole tenant itself: no listing needed
     else:
-        addresses = listed if listed else search_scope({"all_mailboxes": True}, config, backend)
-    engine.choose(params["engine"], backend, ctx, everything=everything, mailboxes=len(addresses))
+        addresses = search_scope({"all_mailboxes": True}, config, backend)
+    if addresses == [ALL]:
+        chosen = engine.Choice("ediscovery", "resuming an eDiscovery purge")
+    else:
+        chosen = engine.choose(
+            requested,
+            backend,
+            ctx,
+            everything=everything,
+            mailboxes=len(addresses),
+            delete_type=delete_type,
+        )
+    if chosen.name == "ediscovery":
+        job = purview_run.Job(
+            mode=mode,
+            delete_type=delete_type,
+            dry_run=params["dry_run"],
+            everything=everything,
+            mailboxes=[] if addresses == [ALL] else addresses,
+            token=token,
+            estimated=approved.estimated if mode == "delete" else None,
+            reason=chosen.reason,
+        )
+        result = purview_run.run(job, config, ctx, criteria, scope)
+        return (
+            delete_result(result, ctx) if result.mode == "delete" else estimate_result(result, ctx)
+        )
 
     found = fanout.find(backend, addresses, criteria, limit, ctx.progress)
     if found and all(f.status.status != "ok" for f in found):
@@ -203,6 +207,13 @@ def _warn_failures(result: SearchAndDeleteResult, ctx: ActionContext) -> None:
         ctx.warn(f"{len(failed)} mailboxes failed or kept messages: {named}.")
 
 
+def _searched(result: SearchAndDeleteResult) -> str:
+    """How many mailboxes were searched, in words (Purview does not say for the tenant)."""
+    if result.engine == "ediscovery" and not result.totals.mailboxes_searched:
+        return "all"
+    return str(result.totals.mailboxes_searched)
+
+
 def estimate_result(result: SearchAndDeleteResult, ctx: ActionContext) -> ActionResult:
     """The envelope parts of an estimate."""
     _warn_failures(result, ctx)
@@ -212,7 +223,7 @@ def estimate_result(result: SearchAndDeleteResult, ctx: ActionContext) -> Action
         data=result,
         message=(
             f"Estimate: {t.matched} messages{more} in {t.mailboxes_with_matches} of "
-            f"{t.mailboxes_searched} mailboxes ({result.engine}); approve approval_token to "
+            f"{_searched(result)} mailboxes ({result.engine}); approve approval_token to "
             "delete them."
         ),
         summary={

@@ -33,6 +33,7 @@ class AuditRecord(Model):
     sender: str | None
     received: str | None
     outcome: Outcome
+    items: int | None = None  # eDiscovery: items one purge round removed (no per-item list)
     error: str | None = None
 
 
@@ -61,7 +62,8 @@ def previously_deleted(path: Path) -> Counter[str]:
         except ValueError:
             continue
         if isinstance(record, dict) and record.get("outcome") in ("deleted", "purged"):
-            counts[str(record.get("mailbox", "")).lower()] += 1
+            items = record.get("items")
+            counts[str(record.get("mailbox", "")).lower()] += items if isinstance(items, int) else 1
     return counts
 
 

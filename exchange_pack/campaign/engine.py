@@ -2,9 +2,10 @@
 ``ediscovery`` (Microsoft Purview eDiscovery through Graph's security API).
 
 ``auto`` picks eDiscovery for ``all_mailboxes`` over a tenant of at least
-``AUTO_EDISCOVERY_MAILBOXES`` mailboxes when the app holds ``eDiscovery.ReadWrite.All``, else
-the fan-out (bench/RESULTS.md measures where eDiscovery starts to pay off). EWS (Exchange
-Server on-premises) has only the fan-out.
+``AUTO_EDISCOVERY_MAILBOXES`` mailboxes when the app holds ``eDiscovery.ReadWrite.All`` and
+``delete_type`` is soft or hard (purgeData cannot move to Deleted Items), else the fan-out
+(bench/RESULTS.md measures where eDiscovery starts to pay off). EWS (Exchange Server
+on-premises) has only the fan-out.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ def has_ediscovery_role(ctx: ActionContext) -> bool:
 
 
 def choose(
-    requested: str, backend: Backend, ctx: ActionContext, *, everything: bool, mailboxes: int
+    requested: str,
+    backend: Backend,
+    ctx: ActionContext,
+    *,
+    everything: bool,
+    mailboxes: int,
+    delete_type: str = "soft",
 ) -> Choice:
     """The engine for this run (UnsupportedError for eDiscovery over EWS)."""
     if backend.name == "ews":
@@ -51,10 +58,12 @@ def choose(
                 hint="Use engine fanout (or auto) with backend ews, or backend graph.",
             )
         return Choice("fanout", "EWS has only the fan-out")
-    if requested == "ediscovery":
-        raise UnsupportedError("engine ediscovery is not in this build; use engine fanout.")
     if requested != "auto":
         return Choice(requested, "asked for")
     if not everything or mailboxes < AUTO_EDISCOVERY_MAILBOXES:
         return Choice("fanout", f"fewer than {AUTO_EDISCOVERY_MAILBOXES} mailboxes in scope")
-    return Choice("fanout", "only the fan-out is in this build")
+    if delete_type == "move_to_deleted_items":
+        return Choice("fanout", "eDiscovery cannot move to Deleted Items")
+    if not has_ediscovery_role(ctx):
+        return Choice("fanout", f"the app lacks {EDISCOVERY_ROLE}")
+    return Choice("ediscovery", f"all of {mailboxes} mailboxes, {EDISCOVERY_ROLE} granted")

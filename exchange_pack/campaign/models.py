@@ -44,6 +44,7 @@ class PurgeRound(Model):
     round: int
     operation_id: str
     status: str
+    removed: int
     remaining: int
 
 

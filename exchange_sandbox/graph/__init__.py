@@ -11,6 +11,7 @@ from . import (
     attachments,
     batch,
     contacts,
+    ediscovery,
     folders,
     mailbox_settings,
     message_actions,
@@ -41,6 +42,7 @@ def build_router(tenant: Tenant) -> Router:
         rules,
         contacts,
         mailbox_settings,
+        ediscovery,
         translate,
         batch,
     ):
