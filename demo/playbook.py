@@ -24,6 +24,7 @@ from exchange_sandbox.process import CA_ENV_VARS, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGN_SENDER = "billing@contoso-payments.com"
+CAMPAIGN_DOMAIN = "contoso-payments.com"
 CAMPAIGN_SUBJECT = "INV-20931"
 SOC = "soc@contoso.com"
 
@@ -112,6 +113,29 @@ def render_table(data: dict[str, Any], columns: list[str]) -> str:
     return "\n".join([line, rule, *body])
 
 
+def remove_campaign(book: Playbook, expected: int) -> None:
+    """Estimate -> approval -> delete: every copy across the tenant, in one action each."""
+    criteria = {"all_mailboxes": True, "sender": CAMPAIGN_DOMAIN, "subject": CAMPAIGN_SUBJECT}
+    estimate = book.run(
+        "search_and_delete_emails", "Estimate the campaign removal (changes nothing)", **criteria
+    )
+    matched = estimate["totals"]["matched"]
+    if matched != expected:
+        raise StepFailed(f"the estimate found {matched} copies, the search {expected}")
+    # A SOAR playbook's approval task sits here; the demo approves what it was shown.
+    print(
+        f"\n== Approval: remove {matched} messages from "
+        f"{estimate['totals']['mailboxes_with_matches']} mailboxes? approved (demo)"
+    )
+    book.run(
+        "search_and_delete_emails",
+        "Remove the campaign with the approval (recoverable: Deleted Items)",
+        mode="delete",
+        approval_token=estimate["approval_token"],
+        **criteria,
+    )
+
+
 def respond(book: Playbook) -> None:
     """Investigate, contain and notify: the phishing campaign of the demo tenant."""
     book.run("test_connection", "Test the connection and the granted permissions")
@@ -149,12 +173,7 @@ def respond(book: Playbook) -> None:
             move=True,
             block_sender=True,
         )
-        book.run(
-            "delete_email",
-            f"Delete it from {hit['mailbox']} (recoverable: Deleted Items)",
-            mailbox=hit["mailbox"],
-            internet_message_id=hit["internet_message_id"],
-        )
+    remove_campaign(book, len(hits))
     hashes = "\n".join(
         f"  {a['name']}: sha256 {(a.get('file') or {}).get('sha256')}"
         for a in attachments["attachments"]
