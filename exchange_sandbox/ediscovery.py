@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 
 STATE_KEY = "ediscovery"
 PURGE_LIMIT = 100  # items per location per purgeData call (Microsoft's documented limit)
+# Assumed, not Microsoft figures (Microsoft documents these operations as asynchronous, with no
+# duration): a fixed minute per operation, growing slowly with the locations involved, since
+# Purview searches its content indexes in parallel.
 ESTIMATE_SECONDS = 60.0
-ESTIMATE_SECONDS_PER_1000 = 12.0
+ESTIMATE_SECONDS_PER_1000 = 1.0
 PURGE_SECONDS = 60.0
-PURGE_SECONDS_PER_1000 = 6.0
+PURGE_SECONDS_PER_1000 = 1.0
 HIDDEN_FOLDERS = ("recoverableitemsdeletions", "recoverableitemspurges")
 PURGE_TYPES = ("recoverable", "permanentlyDelete")
 
