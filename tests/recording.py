@@ -111,6 +111,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         },
         volatile=("reply.internet_message_id", "reply.id"),
     ),
+    Scenario(
+        "search_and_delete_emails",
+        {"all_mailboxes": True, "sender": "contoso-payments.com"},
+        volatile=("approval_token", "approval_expires_at"),
+    ),
 )
 
 
