@@ -120,6 +120,28 @@ def _sender(message: dict[str, Any]) -> str | None:
     )
 
 
+def remove_campaign(book: Playbook, criteria: dict[str, Any], expected: int) -> None:
+    """Estimate -> approval -> delete: every copy across the tenant, in one action each."""
+    estimate = book.run(
+        "search_and_delete_emails", "Estimate the campaign removal (changes nothing)", **criteria
+    )
+    matched = estimate["totals"]["matched"]
+    if matched != expected:
+        raise StepFailed(f"the estimate found {matched} copies, the search {expected}")
+    # A SOAR playbook's approval task sits here; the demo approves what it was shown.
+    print(
+        f"\n== Approval: remove {matched} messages from "
+        f"{estimate['totals']['mailboxes_with_matches']} mailboxes? approved (demo)"
+    )
+    book.run(
+        "search_and_delete_emails",
+        "Remove the campaign with the approval (recoverable: Deleted Items)",
+        mode="delete",
+        approval_token=estimate["approval_token"],
+        **criteria,
+    )
+
+
 def respond(book: Playbook) -> None:
     """From the reporting mailbox to containment: poll the reports, read one in full, find the
     reported message in every mailbox, contain it, notify, thank the reporters."""
@@ -174,12 +196,7 @@ def respond(book: Playbook) -> None:
             move=True,
             block_sender=True,
         )
-        book.run(
-            "delete_email",
-            f"Delete it from {hit['mailbox']} (recoverable: Deleted Items)",
-            mailbox=hit["mailbox"],
-            internet_message_id=hit["internet_message_id"],
-        )
+    remove_campaign(book, {"all_mailboxes": True, "sender": sender, "subject": subject}, len(hits))
     mailboxes = ", ".join(sorted({h["mailbox"] for h in hits}))
     urls = "\n".join(f"  {u['url']}" for u in original["urls"])
     book.run(

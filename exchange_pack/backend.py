@@ -26,6 +26,7 @@ from .models import (
     OutgoingMessage,
     OutOfOffice,
     Page,
+    Removal,
     SearchCriteria,
     SentMessage,
     SentReply,
@@ -137,6 +138,11 @@ class Backend(Protocol):
         """One search per mailbox with bounded concurrency (Graph: ``$batch``); a failing
         mailbox gets its status, the others still answer. ``progress(n)`` hears how many
         mailboxes are done, from the calling thread."""
+
+    def delete_many(self, messages: Sequence[MessageRef], delete_type: DeleteType) -> list[Removal]:
+        """Removes many messages of many mailboxes in as few calls as the API allows (Graph
+        ``$batch`` of 20, at most 4 per mailbox at once; EWS DeleteItem with many ItemIds per
+        mailbox); one outcome per message, in order; a message already gone is not_found."""
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """For test_connection: token facts (auth method, expiry, roles) and reachability from

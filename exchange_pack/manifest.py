@@ -35,6 +35,7 @@ BINDING_ACTION_IDS: tuple[str, ...] = (
     "reply_to_email",
     "poll_mailbox",
     "get_email",
+    "search_and_delete_emails",  # round 2 (DESIGN.md)
 )
 ACTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 PACKAGED_DIR = "_pack"  # where a wheel carries the top-level pack files (setup.py)

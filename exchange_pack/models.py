@@ -221,6 +221,16 @@ class JunkResult(Model):
     original_id: str | None = None  # the id before the move, when the backend looked it up
 
 
+class Removal(Model):
+    """One message's outcome in a bulk removal (search_and_delete_emails)."""
+
+    mailbox: str
+    id: str
+    status: Literal["deleted", "not_found", "failed"]
+    error: str | None = None
+    retryable: bool = False
+
+
 class DeleteOutcome(Model):
     mailbox: str
     message: str  # the message reference as given

@@ -108,6 +108,7 @@ def build_router(tenant: Tenant) -> Router:
                 "throttle": current.throttle,
                 "ews_blocked": current.ews_blocked,
                 "token_lifetime": current.token_lifetime,
+                "ediscovery_time_scale": current.ediscovery_time_scale,
             }
         )
 
@@ -157,7 +158,7 @@ def build_router(tenant: Tenant) -> Router:
 
 
 def _apply_settings(tenant: Tenant, body: dict[str, Any]) -> None:
-    known = {"latency_ms", "throttle", "ews_blocked", "token_lifetime"}
+    known = {"latency_ms", "throttle", "ews_blocked", "token_lifetime", "ediscovery_time_scale"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise AdminError(f"unknown settings: {', '.join(unknown)}")
@@ -176,6 +177,11 @@ def _apply_settings(tenant: Tenant, body: dict[str, Any]) -> None:
         if not isinstance(body["token_lifetime"], int) or body["token_lifetime"] < 1:
             raise AdminError("token_lifetime must be a positive number of seconds")
         tenant.settings.token_lifetime = body["token_lifetime"]
+    if "ediscovery_time_scale" in body:
+        scale = body["ediscovery_time_scale"]
+        if not isinstance(scale, int | float) or isinstance(scale, bool) or scale < 0:
+            raise AdminError("ediscovery_time_scale must be a non-negative number")
+        tenant.settings.ediscovery_time_scale = float(scale)
 
 
 def _app_from(body: dict[str, Any]) -> App:

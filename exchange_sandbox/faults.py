@@ -35,6 +35,7 @@ class Fault:
     delay_ms: int = 0
     reset: bool = False
     throttle: float | None = None
+    body_match: re.Pattern[str] | None = None  # searched in the request body (an EWS operation)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Fault:
@@ -52,6 +53,7 @@ class Fault:
             "delay_ms",
             "reset",
             "throttle",
+            "body_match",
         }
         unknown = sorted(set(spec) - known)
         if unknown:
@@ -60,6 +62,10 @@ class Fault:
             path = re.compile(spec["path"]) if spec.get("path") else None
         except re.error as exc:
             raise FaultSpecError(f"path is not a valid regex: {exc}") from exc
+        try:
+            body_match = re.compile(spec["body_match"]) if spec.get("body_match") else None
+        except re.error as exc:
+            raise FaultSpecError(f"body_match is not a valid regex: {exc}") from exc
         status = spec.get("status")
         if status is not None and not (isinstance(status, int) and 100 <= status <= 599):
             raise FaultSpecError("status must be an HTTP status code")
@@ -104,11 +110,17 @@ class Fault:
             delay_ms=delay_ms,
             reset=reset,
             throttle=throttle,
+            body_match=body_match,
         )
 
-    def matches(self, method: str, path: str) -> bool:
-        """Same method (or any) and the path regex found anywhere in the path."""
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
+        """Same method (or any), the path regex found anywhere in the path and, when given,
+        the body regex anywhere in the body."""
         if self.method is not None and self.method != method.upper():
+            return False
+        if self.body_match is not None and not self.body_match.search(
+            body.decode("utf-8", "replace")
+        ):
             return False
         return self.path is None or self.path.search(path) is not None
 
@@ -132,6 +144,7 @@ class Fault:
             "delay_ms": self.delay_ms,
             "reset": self.reset,
             "throttle": self.throttle,
+            "body_match": self.body_match.pattern if self.body_match else None,
         }
 
 
@@ -164,11 +177,11 @@ class FaultInjector:
         with self._lock:
             return [f.describe() for f in self._faults]
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         """The first matching fault that fires for this request (spending one of its count)."""
         with self._lock:
             for fault in self._faults:
-                if not fault.matches(method, path):
+                if not fault.matches(method, path, body):
                     continue
                 if fault.probability is not None and self._rng.random() >= fault.probability:
                     continue

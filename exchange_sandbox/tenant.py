@@ -81,6 +81,8 @@ class Settings:
     # Graph's per app + mailbox budget under ``throttle="microsoft"``; lowered only to rehearse
     # throttling (benches), Outlook's own limits otherwise.
     graph_limit: Limit = GRAPH_OUTLOOK
+    # eDiscovery operation durations relative to Exchange Online's (exchange_sandbox/ediscovery)
+    ediscovery_time_scale: float = 0.01
 
 
 @dataclass
@@ -393,7 +395,7 @@ class Tenant:
         match = self.router.match(request.method, request.path)
         if match is not None:
             request.operation = match[2]
-        fault = self.faults.take(request.method, request.path)
+        fault = self.faults.take(request.method, request.path, request.body or b"")
         if fault is not None:
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000)

@@ -124,6 +124,11 @@ SCENARIOS: tuple[Scenario, ...] = (
             "internet_message_id": "<report-quota-bob@contoso.com>",
         },
     ),
+    Scenario(
+        "search_and_delete_emails",
+        {"all_mailboxes": True, "sender": "contoso-payments.com"},
+        volatile=("approval_token", "approval_expires_at"),
+    ),
 )
 
 

@@ -28,6 +28,7 @@ IMPLIED_BY: dict[str, frozenset[str]] = {
     "Mail.Read": frozenset({"Mail.ReadWrite"}),
     "MailboxSettings.Read": frozenset({"MailboxSettings.ReadWrite"}),
     "Contacts.Read": frozenset({"Contacts.ReadWrite"}),
+    "eDiscovery.Read.All": frozenset({"eDiscovery.ReadWrite.All"}),
     "User.Read.All": frozenset(
         {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
     ),

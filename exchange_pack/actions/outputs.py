@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..campaign.models import SearchAndDeleteResult
 from ..enrich.models import EmailResult
 from ..models import (
     AttachmentInfo,
@@ -164,4 +165,5 @@ OUTPUT_MODELS: dict[str, type[Model]] = {
     "reply_to_email": ReplyResult,
     "poll_mailbox": PollResult,
     "get_email": EmailResult,
+    "search_and_delete_emails": SearchAndDeleteResult,
 }

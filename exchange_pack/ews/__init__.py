@@ -13,8 +13,16 @@ from exchangelib.services import GetFolder
 
 from ..backend import MailboxesDone
 from ..errors import EwsBlockedError, ExchangePackError
-from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
-from . import directory, fanout
+from ..models import (
+    DeleteType,
+    MailboxInfo,
+    MailboxStatus,
+    MessageRef,
+    MessageSummary,
+    Removal,
+    SearchCriteria,
+)
+from . import bulk_delete, directory, fanout
 from . import folders as folder_lookup
 from .errors import checked_answers
 from .mailbox import EwsMailbox
@@ -52,6 +60,10 @@ class EwsBackend:
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """The search in every mailbox, a few at a time, with a status per mailbox."""
         return fanout.search_many(self.transport, addresses, criteria, limit, progress)
+
+    def delete_many(self, messages: Sequence[MessageRef], delete_type: DeleteType) -> list[Removal]:
+        """EWS DeleteItem per mailbox, up to 100 ItemIds per call, a few mailboxes at once."""
+        return bulk_delete.delete_many(self.transport, messages, delete_type)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts (OAuth) and whether EWS answers: EWS GetFolder of ``mailbox``'s Inbox

@@ -22,7 +22,7 @@ from exchangelib.items import Item
 
 from ..errors import InputError
 from ..models import MessageSummary, Page, SearchCriteria
-from ..search_filters import aware, matches
+from ..search_filters import aware, is_whole_address, matches
 from . import folders as folder_lookup
 from .find import find
 from .messages import get_items
@@ -32,9 +32,15 @@ from .transport import EwsTransport
 _AQS_ONLY = ("query", "body", "attachment_name", "recipient")
 
 
+def needs_aqs(criteria: SearchCriteria) -> bool:
+    """True when a filter only AQS expresses (a Restriction on From compares whole addresses)."""
+    partial_sender = criteria.sender and not is_whole_address(criteria.sender)
+    return bool(partial_sender or any(getattr(criteria, name) for name in _AQS_ONLY))
+
+
 def server_query(criteria: SearchCriteria) -> Q | None:
     """The Restriction (Q objects) or, when a filter needs it, the AQS QueryString."""
-    if any(getattr(criteria, name) for name in _AQS_ONLY):
+    if needs_aqs(criteria):
         return Q(aqs(criteria))
     parts: list[Q] = []
     if criteria.internet_message_id:
@@ -42,7 +48,8 @@ def server_query(criteria: SearchCriteria) -> Q | None:
     if criteria.sender:
         parts.append(Q(author=criteria.sender))
     if criteria.subject:
-        parts.append(Q(subject__contains=criteria.subject))
+        # IgnoreCase: ContainmentComparison Exact is case-sensitive, Graph's contains() is not.
+        parts.append(Q(subject__icontains=criteria.subject))
     if criteria.has_attachments is not None:
         parts.append(Q(has_attachments=criteria.has_attachments))
     if criteria.is_read is not None:
@@ -65,7 +72,7 @@ def aqs(criteria: SearchCriteria) -> str:
     if criteria.query:
         terms.append(f"({criteria.query})")
     for prop, value in (
-        ("from", criteria.sender),
+        ("from", (criteria.sender or "").lstrip("@")),
         ("subject", criteria.subject),
         ("body", criteria.body),
         ("attachment", criteria.attachment_name),
@@ -73,7 +80,7 @@ def aqs(criteria: SearchCriteria) -> str:
         if value:
             terms.append(f"{prop}:{_quoted(value)}")
     if criteria.recipient:
-        value = _quoted(criteria.recipient)
+        value = _quoted(criteria.recipient.lstrip("@"))
         terms.append(f"(to:{value} OR cc:{value} OR bcc:{value})")
     if criteria.has_attachments is not None:
         terms.append(f"hasattachment:{str(criteria.has_attachments).lower()}")

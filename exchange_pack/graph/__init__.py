@@ -10,8 +10,16 @@ from typing import Any
 
 from ..backend import MailboxesDone
 from ..errors import ExchangePackError
-from ..models import MailboxInfo, MailboxStatus, MessageSummary, SearchCriteria
-from . import directory, fanout
+from ..models import (
+    DeleteType,
+    MailboxInfo,
+    MailboxStatus,
+    MessageRef,
+    MessageSummary,
+    Removal,
+    SearchCriteria,
+)
+from . import bulk_delete, directory, fanout
 from .folders import FolderDirectory
 from .mailbox import GraphMailbox
 from .transport import GraphClient, graph_path, with_query
@@ -46,6 +54,10 @@ class GraphBackend:
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """The search in every mailbox through ``$batch``, per-mailbox status."""
         return fanout.search_many(self.client, self.folders, addresses, criteria, limit, progress)
+
+    def delete_many(self, messages: Sequence[MessageRef], delete_type: DeleteType) -> list[Removal]:
+        """Moves or ``permanentDelete`` through ``$batch``: 20 per call, 4 per mailbox."""
+        return bulk_delete.delete_many(self.client, messages, delete_type)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts and ``GET /users/{mailbox}/mailFolders/inbox`` (or ``GET /users``)."""

@@ -72,6 +72,7 @@ _USER_PATH = re.compile(r"^/(?:v1\.0|beta)?/?users/[^/]+/?$")
 
 # Least-privilege application permission per kind of request (matched on the path, in order).
 _PERMISSIONS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"/security/cases/ediscoveryCases"), "*", "eDiscovery.ReadWrite.All"),
     (re.compile(r"/(sendMail|send|reply|replyAll)$"), "POST", "Mail.Send"),
     (re.compile(r"/messageRules"), "*", "MailboxSettings.ReadWrite"),
     (re.compile(r"/mailboxSettings"), "GET", "MailboxSettings.Read"),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models import MessageSummary, SearchCriteria
-from ..search_filters import matches
+from ..search_filters import is_whole_address, matches
 from .folders import well_known
 from .odata import all_of, literal
 from .shape import SUMMARY_FIELDS, message_summary, parse_time, select
@@ -22,8 +22,10 @@ Check = Callable[[dict[str, Any]], bool]
 
 
 def needs_search(criteria: SearchCriteria) -> bool:
-    """True when a criterion only ``$search`` can express (free text, body, attachment)."""
-    return bool(criteria.query or criteria.body or criteria.attachment_name)
+    """True when a criterion only ``$search`` can express (free text, body, attachment, or a
+    domain or part of an address: ``$filter`` compares whole addresses only)."""
+    partial = [v for v in (criteria.sender, criteria.recipient) if v and not is_whole_address(v)]
+    return bool(criteria.query or criteria.body or criteria.attachment_name or partial)
 
 
 def _kql_value(text: str) -> str:
@@ -32,7 +34,8 @@ def _kql_value(text: str) -> str:
 
 
 def kql(criteria: SearchCriteria) -> str:
-    """The ``$search`` value: the analyst's query plus body:/attachment:/from: terms."""
+    """The ``$search`` value: the analyst's query plus body:/attachment:/from:/recipients:/
+    subject: terms (KQL matches word prefixes; the exact match is checked locally)."""
     terms = []
     if criteria.query:
         terms.append(criteria.query.replace("\\", "\\\\").replace('"', '\\"'))
@@ -40,8 +43,14 @@ def kql(criteria: SearchCriteria) -> str:
         terms.append(f"body:{_kql_value(criteria.body)}")
     if criteria.attachment_name:
         terms.append(f"attachment:{_kql_value(criteria.attachment_name)}")
-    if criteria.sender:  # narrows the server's answer; the exact match is checked locally
-        terms.append(f"from:{_kql_value(criteria.sender)}")
+    # These narrow the server's answer (at most 1,000 results per $search); the exact
+    # match is checked locally.
+    if criteria.sender:
+        terms.append(f"from:{_kql_value(criteria.sender.lstrip('@'))}")
+    if criteria.recipient:
+        terms.append(f"recipients:{_kql_value(criteria.recipient.lstrip('@'))}")
+    if criteria.subject:
+        terms.append(f"subject:{_kql_value(criteria.subject)}")
     return '"' + " ".join(terms) + '"'
 
 
@@ -108,8 +117,9 @@ def message_query(
         check: Check | None = local_check(criteria, mailbox)
     else:
         params["$filter"] = all_of(filter_clauses(criteria))
-        params["$top"] = max(1, min(limit, MAX_PAGE_SIZE))
-        check = None
+        # contains() matches anywhere in the subject; the filter holds at word starts only.
+        check = local_check(criteria, mailbox) if criteria.subject else None
+        params["$top"] = MAX_PAGE_SIZE if check else max(1, min(limit, MAX_PAGE_SIZE))
     return with_query(collection_path(mailbox, folder), params), check
 
 

@@ -12,6 +12,7 @@ from . import (
     batch,
     contacts,
     delta,
+    ediscovery,
     folders,
     mailbox_settings,
     message_actions,
@@ -43,6 +44,7 @@ def build_router(tenant: Tenant) -> Router:
         rules,
         contacts,
         mailbox_settings,
+        ediscovery,
         translate,
         batch,
     ):

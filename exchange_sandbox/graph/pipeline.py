@@ -43,6 +43,11 @@ _PLACEHOLDERS = {
     "setting": r"(?P<setting>[A-Za-z]+)",
     "session": r"(?P<session>[^/]+)",
     "rest": r"(?P<rest>(?:/.*)?)",
+    "case": r"(?P<case>[^/()']+)",
+    "search": r"(?P<search>[^/()']+)",
+    "operation": r"(?P<operation>[^/()']+)",
+    "casekey": r"\('(?P<case>[^/()']+)'\)",
+    "operationkey": r"\('(?P<operation>[^/()']+)'\)",
 }
 
 

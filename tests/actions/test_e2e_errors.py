@@ -39,6 +39,7 @@ VALID: dict[str, dict[str, Any]] = {
     "reply_to_email": {"internet_message_id": ALICE_COPY, "body": "Thanks"},
     "poll_mailbox": {"mailbox": "phish-report@contoso.com"},
     "get_email": {"internet_message_id": ALICE_COPY},
+    "search_and_delete_emails": {"mailboxes": ["alice@contoso.com"], "sender": CAMPAIGN_SENDER},
 }
 
 BAD_INPUT: dict[str, dict[str, Any]] = {
@@ -61,6 +62,7 @@ BAD_INPUT: dict[str, dict[str, Any]] = {
     "reply_to_email": {"internet_message_id": ALICE_COPY, "body": "x", "body_type": "rtf"},
     "poll_mailbox": {"limit": 0},
     "get_email": {},
+    "search_and_delete_emails": {"mailboxes": ["alice@contoso.com"], "is_read": True},
 }
 
 MESSAGE_NOT_FOUND: dict[str, dict[str, Any]] = {

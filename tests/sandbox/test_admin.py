@@ -189,6 +189,7 @@ def test_runtime_settings(fresh_sandbox: Sandbox) -> None:
         "throttle": "microsoft",
         "ews_blocked": True,
         "token_lifetime": 3599,
+        "ediscovery_time_scale": 0.01,
     }
     with pytest.raises(SandboxError, match="400"):
         fresh_sandbox.settings(throttle="sometimes")
