@@ -47,7 +47,17 @@ WELL_KNOWN_FOLDERS: dict[str, tuple[str, str]] = {
     "archive": ("archive", "Archive"),
     "outbox": ("outbox", "Outbox"),
     "contacts": ("contacts", "Contacts"),
+    "clutter": ("clutter", "Clutter"),
+    "conversationhistory": ("conversationhistory", "Conversation History"),
+    "scheduled": ("scheduled", "Scheduled"),
+    "syncissues": ("syncissues", "Sync Issues"),
+    "conflicts": ("conflicts", "Conflicts"),
+    "localfailures": ("localfailures", "Local Failures"),
+    "serverfailures": ("serverfailures", "Server Failures"),
+    "searchfolders": ("searchfolders", "Finder"),
+    "recoverableitemsroot": ("recoverableitemsroot", "Recoverable Items"),
     "recoverableitemsdeletions": ("recoverableitemsdeletions", "Deletions"),
+    "recoverableitemsversions": ("recoverableitemsversions", "Versions"),
     "recoverableitemspurges": ("recoverableitemspurges", "Purges"),
 }
 
@@ -284,9 +294,18 @@ _TABLES = (
     "blocked_senders",
 )
 
-# Children of the message-folder root; the Recoverable Items folders live outside it.
+# Children of the message-folder root, except these: the search folders' root and Recoverable
+# Items live beside it (in EWS's non-IPM "root"), and a few well-known folders nest as in Exchange.
 _ROOT = "msgfolderroot"
-_OUTSIDE_ROOT = ("recoverableitemsdeletions", "recoverableitemspurges")
+_OUTSIDE_ROOT = ("searchfolders", "recoverableitemsroot")
+_NESTED = {
+    "conflicts": "syncissues",
+    "localfailures": "syncissues",
+    "serverfailures": "syncissues",
+    "recoverableitemsdeletions": "recoverableitemsroot",
+    "recoverableitemsversions": "recoverableitemsroot",
+    "recoverableitemspurges": "recoverableitemsroot",
+}
 
 _DEFAULT_MAILBOX_SETTINGS: dict[str, Any] = {
     "timeZone": "UTC",
@@ -566,13 +585,13 @@ class Store:
         rows: list[tuple[Any, ...]] = [
             (root, mailbox_id, None, _ROOT, WELL_KNOWN_FOLDERS[_ROOT][1])
         ]
+        made = {_ROOT: root}
         for name, (_ews, display_name) in WELL_KNOWN_FOLDERS.items():
             if name == _ROOT:
                 continue
-            parent = None if name in _OUTSIDE_ROOT else root
-            rows.append(
-                (self._new_id("folder", mailbox_id), mailbox_id, parent, name, display_name)
-            )
+            parent = None if name in _OUTSIDE_ROOT else made[_NESTED.get(name, _ROOT)]
+            made[name] = self._new_id("folder", mailbox_id)
+            rows.append((made[name], mailbox_id, parent, name, display_name))
         return rows
 
     def set_mailbox_enabled(self, mailbox_id: int, enabled: bool) -> None:
@@ -711,10 +730,14 @@ class Store:
         return current
 
     def create_folder(self, mailbox_id: int, parent_id: str, display_name: str) -> Folder:
-        """Creates a user folder under ``parent_id`` (either id form or well-known name)."""
+        """Creates a user folder under ``parent_id`` (either id form or well-known name);
+        StoreError when the parent is missing or a child already has the name (any case)."""
         parent = self.folder(mailbox_id, parent_id)
         if parent is None:
             raise StoreError(f"no folder {parent_id}")
+        taken = {f.display_name.lower() for f in self.folders(mailbox_id, parent.id)}
+        if display_name.lower() in taken:
+            raise StoreError(f"a folder named {display_name!r} exists")
         folder_id = self._new_id("folder", mailbox_id)
         with self._write() as conn:
             conn.execute(

@@ -11,7 +11,7 @@ from .service import EwsContext, item_id_elements, operation, per_item, root_fol
 from .soap import M, m, t
 
 # Children of EWS's "root" that the store keeps without a parent.
-_TOP_LEVEL = ("msgfolderroot", "recoverableitemsdeletions", "recoverableitemspurges")
+_TOP_LEVEL = ("msgfolderroot", "searchfolders", "recoverableitemsroot")
 
 
 def child_folders(context: EwsContext, parent: Folder, *, deep: bool) -> list[Folder]:

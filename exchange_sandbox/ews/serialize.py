@@ -352,6 +352,15 @@ def attachment_element(
 
 
 _FOLDER_CLASS = {"contacts": "IPF.Contact"}
+# Folders Exchange shows without a FolderClass (the non-IPM subtree).
+_NO_FOLDER_CLASS = {
+    "root",
+    "searchfolders",
+    "recoverableitemsroot",
+    "recoverableitemsdeletions",
+    "recoverableitemsversions",
+    "recoverableitemspurges",
+}
 
 
 def folder_element(folder: Folder, parent: Folder | None = None) -> etree._Element:
@@ -361,7 +370,7 @@ def folder_element(folder: Folder, parent: Folder | None = None) -> etree._Eleme
     element.append(folder_id(folder))
     if folder.parent_id:
         element.append(T.ParentFolderId(Id=folder.parent_id, ChangeKey="AQAAAA=="))
-    if folder.well_known not in ("root", "recoverableitemsdeletions", "recoverableitemspurges"):
+    if folder.well_known not in _NO_FOLDER_CLASS:
         element.append(T.FolderClass(folder_class))
     element.append(T.DisplayName(folder.display_name))
     element.append(T.TotalCount(str(folder.total_count)))

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from graph_support import GraphClient, graph_token
+from graph_support import GraphClient, app_client, assert_graph_error, graph_token
 
 from exchange_sandbox.process import Sandbox
 
@@ -55,3 +55,104 @@ def test_next_link_pages_with_every_literal_kind(graph: GraphClient, expression:
         paged.extend(page["value"])
         link = page.get("@odata.nextLink")
     assert [m["id"] for m in paged] == [m["id"] for m in whole]
+
+
+# -- item 5: folder creation and well-known names ------------------------------------------------
+WELL_KNOWN = {
+    "archive": "Archive",
+    "clutter": "Clutter",
+    "conflicts": "Conflicts",
+    "conversationhistory": "Conversation History",
+    "deleteditems": "Deleted Items",
+    "drafts": "Drafts",
+    "inbox": "Inbox",
+    "junkemail": "Junk Email",
+    "localfailures": "Local Failures",
+    "msgfolderroot": "Top of Information Store",
+    "outbox": "Outbox",
+    "recoverableitemsdeletions": "Deletions",
+    "recoverableitemsroot": "Recoverable Items",
+    "scheduled": "Scheduled",
+    "searchfolders": "Finder",
+    "sentitems": "Sent Items",
+    "serverfailures": "Server Failures",
+    "syncissues": "Sync Issues",
+}
+
+
+@pytest.mark.parametrize("name", sorted(WELL_KNOWN))
+def test_every_documented_well_known_folder_name(graph: GraphClient, name: str) -> None:
+    folder = graph.ok("GET", f"{ALICE}/mailFolders/{name}")
+    assert folder["displayName"] == WELL_KNOWN[name]
+    assert graph.ok("GET", f"{ALICE}/mailFolders/{name.upper()}")["id"] == folder["id"]
+
+
+def test_well_known_folders_nest_as_in_exchange(graph: GraphClient) -> None:
+    sync = graph.ok("GET", f"{ALICE}/mailFolders/syncissues")
+    children = graph.ok("GET", f"{ALICE}/mailFolders/syncissues/childFolders")["value"]
+    assert {c["displayName"] for c in children} == {
+        "Conflicts",
+        "Local Failures",
+        "Server Failures",
+    }
+    assert {c["parentFolderId"] for c in children} == {sync["id"]}
+    root = graph.ok("GET", f"{ALICE}/mailFolders/msgfolderroot")
+    top = graph.ok("GET", f"{ALICE}/mailFolders", params={"$top": "100"})["value"]
+    names = {f["displayName"] for f in top}
+    assert {"Inbox", "Clutter", "Conversation History", "Sync Issues"} <= names
+    assert not names & {"Finder", "Recoverable Items", "Deletions", "Purges"}
+    assert {f["parentFolderId"] for f in top} == {root["id"]}
+    deletions = graph.ok("GET", f"{ALICE}/mailFolders/recoverableitemsdeletions")
+    recoverable = graph.ok("GET", f"{ALICE}/mailFolders/recoverableitemsroot")
+    assert deletions["parentFolderId"] == recoverable["id"]
+
+
+def test_create_folder_and_child_folder(fresh: GraphClient) -> None:
+    created = fresh.ok("POST", f"{ALICE}/mailFolders", 201, json={"displayName": "Quarantine"})
+    assert created["@odata.context"].endswith("/mailFolders/$entity")
+    assert created["displayName"] == "Quarantine" and created["childFolderCount"] == 0
+    root = fresh.ok("GET", f"{ALICE}/mailFolders/msgfolderroot")
+    assert created["parentFolderId"] == root["id"]
+    child = fresh.ok(
+        "POST",
+        f"{ALICE}/mailFolders/{created['id']}/childFolders",
+        201,
+        json={"displayName": "2026", "isHidden": False},
+    )
+    assert child["parentFolderId"] == created["id"]
+    assert "/childFolders/$entity" in child["@odata.context"]
+    under_inbox = fresh.ok(
+        "POST", f"{ALICE}/mailFolders/inbox/childFolders", 201, json={"displayName": "Vendors"}
+    )
+    assert fresh.ok("GET", f"{ALICE}/mailFolders/{under_inbox['id']}")["displayName"] == "Vendors"
+    again = fresh.ok("GET", f"{ALICE}/mailFolders/{created['id']}")
+    assert again["childFolderCount"] == 1
+    # A message moved into the new folder is listed there.
+    phish = fresh.phish()
+    fresh.ok(
+        "POST", f"{ALICE}/messages/{phish['id']}/move", 201, json={"destinationId": child["id"]}
+    )
+    listed = fresh.ok("GET", f"{ALICE}/mailFolders/{child['id']}/messages")["value"]
+    assert [m["subject"] for m in listed] == [phish["subject"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"displayName": "inbox"}, 409, "ErrorFolderExists"),
+        ({"displayName": "  "}, 400, "ErrorInvalidRequest"),
+        ({}, 400, "ErrorInvalidRequest"),
+        ({"displayName": "x", "colour": "red"}, 400, "BadRequest"),
+    ],
+)
+def test_create_folder_errors(
+    fresh: GraphClient, body: dict[str, Any], status: int, code: str
+) -> None:
+    assert_graph_error(fresh.post(f"{ALICE}/mailFolders", json=body), status, code)
+
+
+def test_create_folder_needs_mail_readwrite(sandbox: Sandbox) -> None:
+    reader = app_client(sandbox, ["Mail.Read"])
+    assert_graph_error(
+        reader.post(f"{ALICE}/mailFolders", json={"displayName": "Nope"}), 403, "ErrorAccessDenied"
+    )
