@@ -8,7 +8,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from graph_support import GraphClient, app_client, assert_graph_error, graph_token
+from graph_support import (
+    PHISH_SUBJECT,
+    GraphClient,
+    app_client,
+    assert_graph_error,
+    graph_token,
+)
 
 from exchange_sandbox.process import Sandbox
 
@@ -156,3 +162,32 @@ def test_create_folder_needs_mail_readwrite(sandbox: Sandbox) -> None:
     assert_graph_error(
         reader.post(f"{ALICE}/mailFolders", json={"displayName": "Nope"}), 403, "ErrorAccessDenied"
     )
+
+
+# -- item 6: $search quoting and word prefixes ---------------------------------------------------
+def _found(graph: GraphClient, search: str, user: str = "bob@contoso.com") -> list[str]:
+    params = {"$search": search, "$top": "100"}
+    return [
+        m["subject"] for m in graph.ok("GET", f"/users/{user}/messages", params=params)["value"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        "\"'invoice'\"",
+        "\"subject:'invoice'\"",
+        "\"'overdue invoice'\"",
+        '"invoi"',
+        '"from:contoso-payments"',
+        '"attachment:INV-20931"',
+        '"\\"overdue invoice\\""',
+    ],
+)
+def test_search_finds_words_by_their_start(graph: GraphClient, search: str) -> None:
+    assert PHISH_SUBJECT in _found(graph, search)
+
+
+@pytest.mark.parametrize("search", ['"voice"', '"subject:verdue"', '"from:ntoso-payments"'])
+def test_search_does_not_match_inside_words(graph: GraphClient, search: str) -> None:
+    assert PHISH_SUBJECT not in _found(graph, search)
