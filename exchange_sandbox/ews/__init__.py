@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from ..tenant import Tenant
 from ..web import Request, Response, Router
-from . import attachments, convert, discovery, folders, items, oof, people, send  # noqa: F401
+from . import (  # noqa: F401
+    attachments,
+    availability,
+    convert,
+    discovery,
+    folders,
+    items,
+    oof,
+    people,
+    send,
+    update,
+)
 from .endpoint import handle
 from .ntlm import NtlmAcceptor
 
