@@ -918,14 +918,18 @@ class Store:
         return [row[0] for row in message_rows]
 
     def message(self, message_id: str) -> Message | None:
-        """By either id form; None when absent or malformed."""
+        """By either id form, immutable or entry id; None when absent or malformed, and for an
+        entry id from before the message moved to another folder."""
         canonical = ids.canonical(message_id, "message")
         if canonical is None:
             return None
         rows = self._query(
             f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE id = ?", (canonical,)
         )
-        return self._message_from(rows[0]) if rows else None
+        found = self._message_from(rows[0]) if rows else None
+        if found is not None and not ids.names_folder(message_id, found.folder_id):
+            return None
+        return found
 
     def _require(self, message_id: str) -> Message:
         found = self.message(message_id)
@@ -1158,7 +1162,8 @@ class Store:
         return self._require(message.id)
 
     def move_message(self, message_id: str, folder_id: str) -> Message:
-        """Same mailbox: keeps the id (immutable ids). Another mailbox: new id."""
+        """Same mailbox: keeps the immutable id (the entry id changes with the folder). Another
+        mailbox: a new item."""
         message = self._require(message_id)
         target = self.folder_by_id(folder_id)
         if target is None:

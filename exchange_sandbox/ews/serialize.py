@@ -120,8 +120,13 @@ def mailbox_element(
 
 
 def item_id(message: Message) -> etree._Element:
-    """``t:ItemId`` with Id and ChangeKey."""
-    return T.ItemId(Id=message.id, ChangeKey=ids.change_key(message.version))
+    """``t:ItemId`` with Id (the entry id: EWS ids change when an item moves) and ChangeKey."""
+    return T.ItemId(Id=ews_item_id(message), ChangeKey=ids.change_key(message.version))
+
+
+def ews_item_id(message: Message) -> str:
+    """The id EWS shows for a stored message: its entry id in its current folder."""
+    return ids.entry_id(message.id, message.folder_id) if message.folder_id else message.id
 
 
 def folder_id(folder: Folder, tag_name: str = "FolderId") -> etree._Element:
@@ -319,7 +324,7 @@ def attachment_id(attachment: Attachment, root: Message | None = None) -> etree.
     """``t:AttachmentId``; with the root item's id and change key when ``root`` is given."""
     element = T.AttachmentId(Id=attachment.id)
     if root is not None:
-        element.set("RootItemId", root.id)
+        element.set("RootItemId", ews_item_id(root))
         element.set("RootItemChangeKey", ids.change_key(root.version))
     return element
 

@@ -50,7 +50,12 @@ def renderer(call: GraphCall, options: odata.QueryOptions) -> Callable[[Message]
             raise errors.access_denied()
 
     def render(m: Message) -> dict[str, Any]:
-        data = serialize.message(m, options.select, body_type=call.prefer.body_type)
+        data = serialize.message(
+            m,
+            options.select,
+            body_type=call.prefer.body_type,
+            immutable_id=call.prefer.immutable_id,
+        )
         if basic:
             for name in _BASIC_HIDDEN:
                 data.pop(name, None)

@@ -103,11 +103,14 @@ def message(
     chosen: list[str] | None = None,
     *,
     body_type: BodyType | None = None,
+    immutable_id: bool = False,
 ) -> dict[str, Any]:
-    """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen)."""
+    """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen);
+    ``id`` is the entry id, which changes on a move, unless immutable ids were asked for."""
+    shown_id = m.id if immutable_id or not m.folder_id else ids.entry_id(m.id, m.folder_id)
     entity: dict[str, Any] = {
         "@odata.etag": etag(m.version),
-        "id": rest_id(m.id),
+        "id": rest_id(shown_id),
         "createdDateTime": timestamp(m.created_at),
         "lastModifiedDateTime": timestamp(m.modified_at),
         "changeKey": ids.change_key(m.version),
