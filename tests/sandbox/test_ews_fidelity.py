@@ -17,8 +17,9 @@ from ews_face_support import (
     post,
 )
 from exchangelib import EWSTimeZone
-from exchangelib.errors import ErrorFolderExists, ErrorSchemaValidation
+from exchangelib.errors import ErrorFolderExists, ErrorItemNotFound, ErrorSchemaValidation
 from exchangelib.folders import Folder
+from exchangelib.properties import EWS_ID, AlternateId
 
 from exchange_sandbox.process import Sandbox
 
@@ -231,3 +232,36 @@ def test_unknown_operation_raw_fault(sandbox: Sandbox, token: str) -> None:
     assert fault.findtext("faultcode").endswith(":ErrorSchemaValidation")
     assert "FindConversation" in fault.findtext("faultstring")
     assert fault.findtext(".//t:Violation", namespaces=NS)
+
+
+# -- ids change when an item moves ---------------------------------------------------------------
+def test_move_gives_a_new_item_id_and_the_old_one_is_gone(
+    fresh_sandbox: Sandbox, token: str
+) -> None:
+    acct = oauth_account(fresh_sandbox, "alice@contoso.com", token)
+    message = acct.inbox.get(subject=PHISH)
+    before = message.id
+    message.move(acct.junk)
+    assert message.id != before  # exchangelib takes the new id from MoveItem's answer
+    assert acct.junk.get(id=message.id).subject == PHISH
+    with pytest.raises(ErrorItemNotFound):
+        acct.inbox.get(id=before)
+    # ConvertId keeps naming the moved item; the id from before the move names nothing.
+    [hex_id] = acct.protocol.convert_ids(
+        [AlternateId(id=message.id, format=EWS_ID, mailbox="alice@contoso.com")],
+        destination_format="HexEntryId",
+    )
+    [back] = acct.protocol.convert_ids(
+        [AlternateId(id=hex_id.id, format="HexEntryId", mailbox="alice@contoso.com")],
+        destination_format=EWS_ID,
+    )
+    assert back.id == message.id
+    [stale] = acct.protocol.convert_ids(
+        [AlternateId(id=before, format=EWS_ID, mailbox="alice@contoso.com")],
+        destination_format="HexEntryId",
+    )
+    assert isinstance(stale, ErrorItemNotFound)
+    junked = message.id
+    message.soft_delete()  # to Recoverable Items: another move, another id
+    with pytest.raises(ErrorItemNotFound):
+        acct.junk.get(id=junked)
