@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .. import ids
+from .. import flags, ids
 from ..mime import html_to_text
 from ..store import Address, Attachment, Contact, Folder, Mailbox, Message, Store
 from .soap import T, t
@@ -259,6 +259,12 @@ def _optional(tag_name: str, value: Callable[[Message], str | None]) -> Builder:
     return build
 
 
+def _flag_status(message: Message, source: MessageSource) -> str:
+    stored = message.id and source.store is not None
+    value = flags.status(source.store, message.id) if stored else "notFlagged"  # type: ignore[arg-type]
+    return value[0].upper() + value[1:]
+
+
 # (FieldURI, builder) in the XSD order of ItemType followed by MessageType.
 MESSAGE_FIELDS: list[tuple[str, Builder]] = [
     ("item:MimeContent", _mime),
@@ -290,6 +296,7 @@ MESSAGE_FIELDS: list[tuple[str, Builder]] = [
     ("item:LastModifiedTime", _text("LastModifiedTime", lambda m: ews_datetime(m.modified_at))),
     ("item:ConversationId", lambda m, s, src: T.ConversationId(Id=m.conversation_id)),
     ("item:UniqueBody", _body("UniqueBody", "HTML")),
+    ("item:Flag", lambda m, s, src: T.Flag(T.FlagStatus(_flag_status(m, src)))),
     ("item:Preview", _text("Preview", lambda m: m.body_preview)),
     ("item:TextBody", _body("TextBody", "Text")),
     ("message:Sender", lambda m, s, src: _single("Sender", m.sender)),

@@ -1,5 +1,5 @@
 """UpdateItem on messages: SetItemField, AppendToItemField and DeleteItemField of the
-properties the store keeps (read state, categories, importance, subject)."""
+properties the sandbox keeps (read state, categories, importance, subject, follow-up flag)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from .. import ids
+from .. import flags, ids
 from ..store import Message
 from .errors import EwsError
 from .serialize import item_id
@@ -21,7 +21,9 @@ _FIELDS = {
     "item:Categories": ("categories", "Categories"),
     "item:Importance": ("importance", "Importance"),
     "item:Subject": ("subject", "Subject"),
+    "item:Flag": ("flag", "Flag"),
 }
+_FLAG_STATUS = {"NotFlagged": "notFlagged", "Flagged": "flagged", "Complete": "complete"}
 
 
 def _field_uri(change: etree._Element) -> str:
@@ -39,6 +41,11 @@ def _value(field: str, element: str, change: etree._Element) -> Any:
         raise EwsError("ErrorInvalidPropertySet" if item is not None else "ErrorInvalidRequest")
     if field == "categories":
         return [(s.text or "").strip() for s in value.findall(t("String"))]
+    if field == "flag":
+        status = (value.findtext(t("FlagStatus")) or "").strip()
+        if status not in _FLAG_STATUS:
+            raise EwsError("ErrorInvalidValueForProperty")
+        return _FLAG_STATUS[status]
     text = (value.text or "").strip()
     if field == "is_read":
         if text not in ("true", "false", "1", "0"):
@@ -63,7 +70,13 @@ def _changes(message: Message, updates: etree._Element | None) -> dict[str, Any]
         if kind == "DeleteItemField":
             if field == "is_read":
                 raise EwsError("ErrorInvalidPropertyDelete")
-            changes[field] = {"categories": [], "importance": "normal", "subject": ""}[field]
+            defaults = {
+                "categories": [],
+                "importance": "normal",
+                "subject": "",
+                "flag": "notFlagged",
+            }
+            changes[field] = defaults[field]
         elif kind == "AppendToItemField":
             if field != "categories":
                 raise EwsError("ErrorInvalidPropertyAppend")
@@ -92,6 +105,10 @@ def update_item(context: EwsContext, request: etree._Element) -> etree._Element:
         if disposition != "SaveOnly" and not message.is_draft:
             raise EwsError("ErrorInvalidOperation")
         changes = _changes(message, change.find(t("Updates")))
+        flag_status = changes.pop("flag", None)
+        if flag_status is not None:
+            flags.set_status(context.store, message.id, flag_status)
+            changes.setdefault("is_read", message.is_read)  # a flag change is a change
         updated = context.store.update_message(message.id, **changes) if changes else message
         return [M.Items(T.Message(item_id(updated))), M.ConflictResults(T.Count("0"))]
 

@@ -104,6 +104,7 @@ def message(
     *,
     body_type: BodyType | None = None,
     immutable_id: bool = False,
+    flag_status: str = "notFlagged",
 ) -> dict[str, Any]:
     """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen);
     ``id`` is the entry id, which changes on a move, unless immutable ids were asked for."""
@@ -143,7 +144,7 @@ def message(
             "ccRecipients": [recipient(a) for a in m.cc],
             "bccRecipients": [recipient(a) for a in m.bcc],
             "replyTo": [recipient(a) for a in m.reply_to],
-            "flag": {"flagStatus": "notFlagged"},
+            "flag": {"flagStatus": flag_status},
         }
     )
     if wants(chosen, "internetMessageHeaders"):

@@ -20,6 +20,7 @@ from exchangelib import EWSTimeZone
 from exchangelib.errors import ErrorFolderExists, ErrorItemNotFound, ErrorSchemaValidation
 from exchangelib.folders import Folder
 from exchangelib.properties import EWS_ID, AlternateId
+from graph_support import GraphClient, graph_token
 
 from exchange_sandbox.process import Sandbox
 
@@ -265,3 +266,38 @@ def test_move_gives_a_new_item_id_and_the_old_one_is_gone(
     message.soft_delete()  # to Recoverable Items: another move, another id
     with pytest.raises(ErrorItemNotFound):
         acct.junk.get(id=junked)
+
+
+def test_update_item_flag_is_seen_by_graph(fresh_sandbox: Sandbox, token: str) -> None:
+    item_id, change_key = _phish_id(fresh_sandbox, token)
+    flag = (
+        '<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AutoResolve">'
+        f'<m:ItemChanges><t:ItemChange><t:ItemId Id="{item_id}" ChangeKey="{change_key}"/>'
+        '<t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Flag"/>'
+        "<t:Message><t:Flag><t:FlagStatus>Flagged</t:FlagStatus></t:Flag></t:Message>"
+        "</t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    )
+    as_alice = {"impersonate": "alice@contoso.com"}
+    answer = body_payload(post(fresh_sandbox, envelope(flag, **as_alice), token))
+    assert answer.findtext(".//m:ResponseCode", namespaces=NS) == "NoError"
+    read = (
+        "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>"
+        '<t:FieldURI FieldURI="item:Flag"/></t:AdditionalProperties></m:ItemShape>'
+        f'<m:ItemIds><t:ItemId Id="{item_id}"/></m:ItemIds></m:GetItem>'
+    )
+    got = body_payload(post(fresh_sandbox, envelope(read, **as_alice), token))
+    assert got.findtext(".//t:Flag/t:FlagStatus", namespaces=NS) == "Flagged"
+    graph = GraphClient(fresh_sandbox, graph_token(fresh_sandbox))
+    rest_id = item_id.replace("/", "-").replace("+", "_")
+    message = graph.ok("GET", f"/users/alice@contoso.com/messages/{rest_id}")
+    assert message["flag"] == {"flagStatus": "flagged"}
+    done = graph.ok(
+        "PATCH",
+        f"/users/alice@contoso.com/messages/{rest_id}",
+        json={"flag": {"flagStatus": "complete"}},
+    )
+    assert done["flag"] == {"flagStatus": "complete"} and done["changeKey"] != message["changeKey"]
+    again = body_payload(
+        post(fresh_sandbox, envelope(read, impersonate="alice@contoso.com"), token)
+    )
+    assert again.findtext(".//t:Flag/t:FlagStatus", namespaces=NS) == "Complete"
