@@ -126,6 +126,19 @@ def _date_predicate(field: str, op: str, text: str, now: dt.datetime) -> Predica
     }[op]
 
 
+def _size_predicate(op: str, text: str) -> Predicate:
+    """``size:1..500000`` (bytes, both ends included) or ``size>=1000`` and the like."""
+    try:
+        if ".." in text and op in ("", "="):
+            low, _, high = text.partition("..")
+            return And((Compare("size", "ge", int(low)), Compare("size", "le", int(high))))
+        value = int(text)
+    except ValueError:
+        raise QueryError(f"size: expects a number of bytes, not {text!r}") from None
+    ops = {"": "eq", "=": "eq", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+    return Compare("size", ops[op], value)  # type: ignore[arg-type]
+
+
 def _property_predicate(name: str, op: str, raw: str, now: dt.datetime) -> Predicate | None:
     """The predicate for ``name<op>raw``; None when ``name`` is not a known property."""
     prop = name.lower()
@@ -136,6 +149,8 @@ def _property_predicate(name: str, op: str, raw: str, now: dt.datetime) -> Predi
         if not value:
             raise QueryError(f"{name}: needs a date")
         return _date_predicate(_DATE_PROPERTIES[prop], op, value, now)
+    if prop == "size":
+        return _size_predicate(op, value)
     if op not in ("", "="):
         if prop in _TEXT_PROPERTIES or prop in _BOOL_PROPERTIES:
             raise QueryError(f"operator {op} is not valid for {name}")
