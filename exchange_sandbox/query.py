@@ -41,7 +41,8 @@ trailing ``*`` is dropped; single quotes are punctuation, as to Exchange's word 
 ``from: to: cc: bcc: participants: recipients: subject: body: attachment: attachments:
 attachmentnames: category:`` (``Words``), ``hasattachment(s):`` and ``isread:``
 true/false/yes/no, ``importance:``, ``kind:`` (ignored), ``size`` in bytes (``size:1..500000``,
-``size>1000``), ``received``/``sent`` with ``:`` ``=`` ``<`` ``<=`` ``>`` ``>=`` ``<>`` or a ``a..b`` range (dates ``YYYY-MM-DD``,
+``size>1000``), ``received``/``sent`` with ``:`` ``=`` ``<`` ``<=`` ``>`` ``>=`` ``<>`` or a
+``a..b`` range (dates ``YYYY-MM-DD``,
 ``M/D/YYYY``, ISO 8601 instants, ``today``, ``yesterday``; a bare day means that whole UTC
 day), ``AND``/``OR``/``NOT`` (also ``-term``), parentheses, AQS value groups
 ``subject:(a OR b)``. Adjacent terms are ANDed; NOT binds tighter than AND, AND than OR. An
