@@ -47,7 +47,17 @@ WELL_KNOWN_FOLDERS: dict[str, tuple[str, str]] = {
     "archive": ("archive", "Archive"),
     "outbox": ("outbox", "Outbox"),
     "contacts": ("contacts", "Contacts"),
+    "clutter": ("clutter", "Clutter"),
+    "conversationhistory": ("conversationhistory", "Conversation History"),
+    "scheduled": ("scheduled", "Scheduled"),
+    "syncissues": ("syncissues", "Sync Issues"),
+    "conflicts": ("conflicts", "Conflicts"),
+    "localfailures": ("localfailures", "Local Failures"),
+    "serverfailures": ("serverfailures", "Server Failures"),
+    "searchfolders": ("searchfolders", "Finder"),
+    "recoverableitemsroot": ("recoverableitemsroot", "Recoverable Items"),
     "recoverableitemsdeletions": ("recoverableitemsdeletions", "Deletions"),
+    "recoverableitemsversions": ("recoverableitemsversions", "Versions"),
     "recoverableitemspurges": ("recoverableitemspurges", "Purges"),
 }
 
@@ -288,9 +298,18 @@ _TABLES = (
     "sync_states",
 )
 
-# Children of the message-folder root; the Recoverable Items folders live outside it.
+# Children of the message-folder root, except these: the search folders' root and Recoverable
+# Items live beside it (in EWS's non-IPM "root"), and a few well-known folders nest as in Exchange.
 _ROOT = "msgfolderroot"
-_OUTSIDE_ROOT = ("recoverableitemsdeletions", "recoverableitemspurges")
+_OUTSIDE_ROOT = ("searchfolders", "recoverableitemsroot")
+_NESTED = {
+    "conflicts": "syncissues",
+    "localfailures": "syncissues",
+    "serverfailures": "syncissues",
+    "recoverableitemsdeletions": "recoverableitemsroot",
+    "recoverableitemsversions": "recoverableitemsroot",
+    "recoverableitemspurges": "recoverableitemsroot",
+}
 
 _DEFAULT_MAILBOX_SETTINGS: dict[str, Any] = {
     "timeZone": "UTC",
@@ -570,13 +589,13 @@ class Store:
         rows: list[tuple[Any, ...]] = [
             (root, mailbox_id, None, _ROOT, WELL_KNOWN_FOLDERS[_ROOT][1])
         ]
+        made = {_ROOT: root}
         for name, (_ews, display_name) in WELL_KNOWN_FOLDERS.items():
             if name == _ROOT:
                 continue
-            parent = None if name in _OUTSIDE_ROOT else root
-            rows.append(
-                (self._new_id("folder", mailbox_id), mailbox_id, parent, name, display_name)
-            )
+            parent = None if name in _OUTSIDE_ROOT else made[_NESTED.get(name, _ROOT)]
+            made[name] = self._new_id("folder", mailbox_id)
+            rows.append((made[name], mailbox_id, parent, name, display_name))
         return rows
 
     def set_mailbox_enabled(self, mailbox_id: int, enabled: bool) -> None:
@@ -715,10 +734,14 @@ class Store:
         return current
 
     def create_folder(self, mailbox_id: int, parent_id: str, display_name: str) -> Folder:
-        """Creates a user folder under ``parent_id`` (either id form or well-known name)."""
+        """Creates a user folder under ``parent_id`` (either id form or well-known name);
+        StoreError when the parent is missing or a child already has the name (any case)."""
         parent = self.folder(mailbox_id, parent_id)
         if parent is None:
             raise StoreError(f"no folder {parent_id}")
+        taken = {f.display_name.lower() for f in self.folders(mailbox_id, parent.id)}
+        if display_name.lower() in taken:
+            raise StoreError(f"a folder named {display_name!r} exists")
         folder_id = self._new_id("folder", mailbox_id)
         with self._write() as conn:
             conn.execute(
@@ -899,14 +922,18 @@ class Store:
         return [row[0] for row in message_rows]
 
     def message(self, message_id: str) -> Message | None:
-        """By either id form; None when absent or malformed."""
+        """By either id form, immutable or entry id; None when absent or malformed, and for an
+        entry id from before the message moved to another folder."""
         canonical = ids.canonical(message_id, "message")
         if canonical is None:
             return None
         rows = self._query(
             f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE id = ?", (canonical,)
         )
-        return self._message_from(rows[0]) if rows else None
+        found = self._message_from(rows[0]) if rows else None
+        if found is not None and not ids.names_folder(message_id, found.folder_id):
+            return None
+        return found
 
     def _require(self, message_id: str) -> Message:
         found = self.message(message_id)
@@ -1139,7 +1166,8 @@ class Store:
         return self._require(message.id)
 
     def move_message(self, message_id: str, folder_id: str) -> Message:
-        """Same mailbox: keeps the id (immutable ids). Another mailbox: new id."""
+        """Same mailbox: keeps the immutable id (the entry id changes with the folder). Another
+        mailbox: a new item."""
         message = self._require(message_id)
         target = self.folder_by_id(folder_id)
         if target is None:

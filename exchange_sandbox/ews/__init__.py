@@ -9,6 +9,7 @@ from ..tenant import Tenant
 from ..web import Request, Response, Router
 from . import (  # noqa: F401
     attachments,
+    availability,
     convert,
     discovery,
     folders,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from .. import ids
+from .. import id_forms, ids
 from .errors import EwsError
 from .service import EwsContext, operation, per_item
 from .soap import XSI_NS, M, m
@@ -49,14 +49,21 @@ _WRITERS: dict[str, Callable[[str], str]] = {
 }
 
 
-def _alternate_id(source: etree._Element, destination: str) -> list[etree._Element]:
+def _alternate_id(
+    context: EwsContext, source: etree._Element, destination: str
+) -> list[etree._Element]:
     reader = _READERS.get(source.get("Format", ""))
     writer = _WRITERS.get(destination)
     key = ids.parse(reader(source.get("Id", ""))) if reader and writer else None
     if key is None or writer is None:
         raise EwsError("ErrorInvalidIdMalformed")
+    found = id_forms.translated(
+        context.store, key.full, immutable=destination == "RestImmutableEntryId"
+    )
+    if found is None:
+        raise EwsError("ErrorItemNotFound")
     try:
-        converted = writer(key.ews)
+        converted = writer(found)
     except binascii.Error:
         raise EwsError("ErrorInvalidIdMalformed") from None
     alternate = M.AlternateId(Format=destination, Id=converted, Mailbox=source.get("Mailbox", ""))
@@ -70,4 +77,6 @@ def convert_id(context: EwsContext, request: etree._Element) -> etree._Element:
     destination = request.get("DestinationFormat", "")
     container = request.find(m("SourceIds"))
     sources = [] if container is None else [c for c in container if isinstance(c.tag, str)]
-    return per_item("ConvertId", sources, lambda source: _alternate_id(source, destination))
+    return per_item(
+        "ConvertId", sources, lambda source: _alternate_id(context, source, destination)
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from lxml import etree
+
 from ..tenant import Tenant, TokenError
 from ..web import Request, Response
 from . import auth, schema
 from .errors import EwsFault
 from .ntlm import NtlmAcceptor
 from .service import OPERATIONS, EwsContext
-from .soap import Envelope, build_envelope, build_fault, parse_envelope
+from .soap import SOAP_NS, Envelope, build_envelope, build_fault, parse_envelope, schema_fault
 
 _XML = "text/xml; charset=utf-8"
 _BLOCKED_DIAGNOSTICS = (
@@ -80,11 +82,29 @@ def handle(tenant: Tenant, request: Request, ntlm: NtlmAcceptor | None = None) -
         tenant.release(request)
 
 
+def _unknown_operation(context: EwsContext) -> EwsFault:
+    """Exchange validates a request against its schema before dispatching it, so an operation it
+    does not know is ErrorSchemaValidation, which no client mistakes for a version mismatch (as
+    exchangelib does with ErrorInvalidRequest and ErrorInvalidServerVersion)."""
+    element = context.envelope.operation
+    name = etree.QName(element)
+    line = element.sourceline or 1
+    lines = context.request.body.decode("utf-8", "replace").splitlines() or [""]
+    text = lines[line - 1] if line <= len(lines) else ""
+    position = text.find(name.localname) if name.localname in text else 0
+    return schema_fault(
+        line,
+        position,
+        f"The element 'Body' in namespace '{SOAP_NS}' has invalid child element "
+        f"'{name.localname}' in namespace '{name.namespace}'.",
+    )
+
+
 def _dispatch(context: EwsContext) -> Response:
     envelope = context.envelope
     registered = OPERATIONS.get(envelope.operation_name)
     if registered is None:
-        raise EwsFault("ErrorInvalidRequest", fault_code="s:Client")
+        raise _unknown_operation(context)
     handler, since = registered
     if envelope.requested_version and not envelope.version_at_least(since):
         raise EwsFault("ErrorInvalidServerVersion")

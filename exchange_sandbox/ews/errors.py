@@ -31,7 +31,17 @@ MESSAGE_TEXT: dict[str, str] = {
         "At least one recipient isn't valid., A message can't be sent because it contains no "
         "recipients."
     ),
+    "ErrorInvalidPropertyAppend": "The property does not support append.",
+    "ErrorInvalidPropertyDelete": "The property cannot be deleted.",
+    "ErrorInvalidPropertySet": "The property cannot be set.",
+    "ErrorIrresolvableConflict": (
+        "The send or update operation could not be performed because the change key passed in "
+        "the request does not match the current change key for the item."
+    ),
+    "ErrorFolderExists": "A folder with the specified name already exists.",
+    "ErrorMailRecipientNotFound": "The recipient could not be found.",
     "ErrorInvalidRequest": "The request is invalid.",
+    "ErrorInvalidTimeInterval": "The time interval is invalid.",
     "ErrorInvalidRestriction": "The restriction is invalid.",
     "ErrorInvalidServerVersion": "The specified server version is invalid.",
     "ErrorInvalidSmtpAddress": "The SMTP address format is invalid.",

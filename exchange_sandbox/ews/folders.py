@@ -1,17 +1,18 @@
-"""GetFolder and FindFolder over a mailbox's folder tree (distinguished folders included)."""
+"""GetFolder, FindFolder and CreateFolder over a mailbox's folder tree (distinguished folders
+included)."""
 
 from __future__ import annotations
 
 from lxml import etree
 
-from ..store import Folder
+from ..store import Folder, StoreError
 from .errors import EwsError
-from .serialize import boolean, folder_element
+from .serialize import boolean, folder_element, folder_id
 from .service import EwsContext, item_id_elements, operation, per_item, root_folder
-from .soap import M, m, t
+from .soap import M, T, m, t
 
 # Children of EWS's "root" that the store keeps without a parent.
-_TOP_LEVEL = ("msgfolderroot", "recoverableitemsdeletions", "recoverableitemspurges")
+_TOP_LEVEL = ("msgfolderroot", "searchfolders", "recoverableitemsroot")
 
 
 def child_folders(context: EwsContext, parent: Folder, *, deep: bool) -> list[Folder]:
@@ -76,3 +77,27 @@ def find_folder(context: EwsContext, request: etree._Element) -> etree._Element:
         return [root]
 
     return per_item("FindFolder", item_id_elements(request.find(m("ParentFolderIds"))), one)
+
+
+@operation("CreateFolder")
+def create_folder(context: EwsContext, request: etree._Element) -> etree._Element:
+    """Implements EWS CreateFolder (ErrorFolderExists on a sibling's name, in any case)."""
+    parent = context.target_folder(request.find(m("ParentFolderId")))
+    if parent is None:
+        raise EwsError("ErrorInvalidRequest")
+    container = request.find(m("Folders"))
+    new = [] if container is None else [c for c in container if isinstance(c.tag, str)]
+
+    def one(element: etree._Element) -> list[etree._Element]:
+        name = (element.findtext(t("DisplayName")) or "").strip()
+        if not name:
+            raise EwsError("ErrorInvalidRequest", "A folder needs a DisplayName.")
+        if parent.well_known == "root":
+            raise EwsError("ErrorAccessDenied")
+        try:
+            created = context.store.create_folder(parent.mailbox_id, parent.id, name)
+        except StoreError:
+            raise EwsError("ErrorFolderExists") from None
+        return [M.Folders(T.Folder(folder_id(created)))]
+
+    return per_item("CreateFolder", new, one)

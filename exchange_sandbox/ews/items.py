@@ -18,6 +18,7 @@ from .serialize import (
     MessageSource,
     boolean,
     contact_element,
+    ews_item_id,
     item_id,
     message_element,
     parse_item_shape,
@@ -211,6 +212,6 @@ def mark_as_junk(context: EwsContext, request: etree._Element) -> etree._Element
             return []
         target = _well_known(context, message, "junkemail" if is_junk else "inbox")
         moved = store.move_message(message.id, target.id)
-        return [M.MovedItemId(Id=moved.id, ChangeKey=ids.change_key(moved.version))]
+        return [M.MovedItemId(Id=ews_item_id(moved), ChangeKey=ids.change_key(moved.version))]
 
     return per_item("MarkAsJunk", item_id_elements(request.find(m("ItemIds"))), one)

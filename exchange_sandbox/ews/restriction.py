@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from .. import query
+from .. import kql, query
 from ..store import Address, Message
 from .errors import EwsError
 from .soap import t
@@ -160,7 +160,7 @@ def query_string(text: str | None, now: dt.datetime) -> query.Predicate:
     if not text or not text.strip():
         return query.TrueP()
     try:
-        return query.parse_kql(text, now)
+        return kql.parse_kql(text, now)
     except query.QueryError as exc:
         raise EwsError("ErrorInvalidArgument", f"The AQS query is invalid: {exc.message}") from None
 

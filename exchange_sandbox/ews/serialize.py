@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .. import ids
+from .. import flags, ids
 from ..mime import html_to_text
 from ..store import Address, Attachment, Contact, Folder, Mailbox, Message, Store
 from .soap import T, t
@@ -120,8 +120,13 @@ def mailbox_element(
 
 
 def item_id(message: Message) -> etree._Element:
-    """``t:ItemId`` with Id and ChangeKey."""
-    return T.ItemId(Id=message.id, ChangeKey=ids.change_key(message.version))
+    """``t:ItemId`` with Id (the entry id: EWS ids change when an item moves) and ChangeKey."""
+    return T.ItemId(Id=ews_item_id(message), ChangeKey=ids.change_key(message.version))
+
+
+def ews_item_id(message: Message) -> str:
+    """The id EWS shows for a stored message: its entry id in its current folder."""
+    return ids.entry_id(message.id, message.folder_id) if message.folder_id else message.id
 
 
 def folder_id(folder: Folder, tag_name: str = "FolderId") -> etree._Element:
@@ -254,6 +259,12 @@ def _optional(tag_name: str, value: Callable[[Message], str | None]) -> Builder:
     return build
 
 
+def _flag_status(message: Message, source: MessageSource) -> str:
+    stored = message.id and source.store is not None
+    value = flags.status(source.store, message.id) if stored else "notFlagged"  # type: ignore[arg-type]
+    return value[0].upper() + value[1:]
+
+
 # (FieldURI, builder) in the XSD order of ItemType followed by MessageType.
 MESSAGE_FIELDS: list[tuple[str, Builder]] = [
     ("item:MimeContent", _mime),
@@ -285,6 +296,7 @@ MESSAGE_FIELDS: list[tuple[str, Builder]] = [
     ("item:LastModifiedTime", _text("LastModifiedTime", lambda m: ews_datetime(m.modified_at))),
     ("item:ConversationId", lambda m, s, src: T.ConversationId(Id=m.conversation_id)),
     ("item:UniqueBody", _body("UniqueBody", "HTML")),
+    ("item:Flag", lambda m, s, src: T.Flag(T.FlagStatus(_flag_status(m, src)))),
     ("item:Preview", _text("Preview", lambda m: m.body_preview)),
     ("item:TextBody", _body("TextBody", "Text")),
     ("message:Sender", lambda m, s, src: _single("Sender", m.sender)),
@@ -319,7 +331,7 @@ def attachment_id(attachment: Attachment, root: Message | None = None) -> etree.
     """``t:AttachmentId``; with the root item's id and change key when ``root`` is given."""
     element = T.AttachmentId(Id=attachment.id)
     if root is not None:
-        element.set("RootItemId", root.id)
+        element.set("RootItemId", ews_item_id(root))
         element.set("RootItemChangeKey", ids.change_key(root.version))
     return element
 
@@ -352,6 +364,15 @@ def attachment_element(
 
 
 _FOLDER_CLASS = {"contacts": "IPF.Contact"}
+# Folders Exchange shows without a FolderClass (the non-IPM subtree).
+_NO_FOLDER_CLASS = {
+    "root",
+    "searchfolders",
+    "recoverableitemsroot",
+    "recoverableitemsdeletions",
+    "recoverableitemsversions",
+    "recoverableitemspurges",
+}
 
 
 def folder_element(folder: Folder, parent: Folder | None = None) -> etree._Element:
@@ -361,7 +382,7 @@ def folder_element(folder: Folder, parent: Folder | None = None) -> etree._Eleme
     element.append(folder_id(folder))
     if folder.parent_id:
         element.append(T.ParentFolderId(Id=folder.parent_id, ChangeKey="AQAAAA=="))
-    if folder.well_known not in ("root", "recoverableitemsdeletions", "recoverableitemspurges"):
+    if folder.well_known not in _NO_FOLDER_CLASS:
         element.append(T.FolderClass(folder_class))
     element.append(T.DisplayName(folder.display_name))
     element.append(T.TotalCount(str(folder.total_count)))

@@ -130,7 +130,7 @@ class EwsContext:
     def message(self, element: etree._Element) -> Message:
         """The message an ``t:ItemId`` names, in a mailbox the caller may open."""
         key = item_key(element, "message")
-        message = self.store.message(key.ews)
+        message = self.store.message(key.full)
         if message is None:
             raise EwsError("ErrorItemNotFound")
         owner = self.store.mailbox(message.mailbox_id)

@@ -94,9 +94,11 @@ class Envelope:
 
     @property
     def operation_name(self) -> str:
-        """The SOAP operation (GetUserOofSettingsRequest is the GetUserOofSettings operation)."""
+        """The SOAP operation (GetUserOofSettingsRequest is the GetUserOofSettings operation,
+        GetUserAvailabilityRequest the GetUserAvailability operation)."""
         name = etree.QName(self.operation).localname
-        return name.removesuffix("Request") if name.endswith("SettingsRequest") else name
+        wrapped = name.endswith("SettingsRequest") or name == "GetUserAvailabilityRequest"
+        return name.removesuffix("Request") if wrapped else name
 
     def header(self, name: str) -> etree._Element | None:
         """The header entry ``t:<name>``, if sent."""

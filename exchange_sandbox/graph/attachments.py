@@ -45,14 +45,14 @@ def attached_item(call: GraphCall, a: Attachment) -> dict[str, Any]:
 
 
 def list_attachments(call: GraphCall) -> Response:
-    """GET /users/{id}/messages/{id}/attachments (contentBytes only when selected)."""
+    """GET /users/{id}/messages/{id}/attachments (contentBytes unless ``$select`` leaves it out)."""
     message = call.message()
     options = call.options()
     found = call.store.attachments(message.id)
     return responses.collection(
         call,
         found,
-        lambda a: _render(call, a, options.select, full=False),
+        lambda a: _render(call, a, options.select, full=options.select is None),
         _fragment(call, message),
         options,
         default_top=max(len(found), 1),

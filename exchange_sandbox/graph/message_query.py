@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
-from .. import ids, query
+from .. import ids, kql, query
 from ..query import Predicate
 from . import odata
 from .errors import bad_request, invalid_filter
@@ -179,8 +179,8 @@ def search_text(raw: str) -> str:
 
 
 def compile_search(raw: str, now: dt.datetime) -> Predicate:
-    """The store predicate for a ``$search`` value (KQL, parsed by query.parse_kql)."""
+    """The store predicate for a ``$search`` value (KQL, parsed by kql.parse_kql)."""
     try:
-        return query.parse_kql(search_text(raw), now)
+        return kql.parse_kql(search_text(raw), now)
     except query.QueryError as exc:
         raise bad_request(f"Syntax error in '$search': {exc.message}.") from None

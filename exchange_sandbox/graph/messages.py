@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from .. import query
+from .. import flags, query
 from ..store import Folder, Message
 from ..web import Response
 from . import compose, errors, message_query, odata, permissions, responses, serialize
@@ -49,8 +49,16 @@ def renderer(call: GraphCall, options: odata.QueryOptions) -> Callable[[Message]
         if basic and expansion.name.lower() == "attachments":
             raise errors.access_denied()
 
+    wants_flag = options.select is None or serialize.wants(options.select, "flag")
+
     def render(m: Message) -> dict[str, Any]:
-        data = serialize.message(m, options.select, body_type=call.prefer.body_type)
+        data = serialize.message(
+            m,
+            options.select,
+            body_type=call.prefer.body_type,
+            immutable_id=call.prefer.immutable_id,
+            flag_status=flags.status(call.store, m.id) if wants_flag else "notFlagged",
+        )
         if basic:
             for name in _BASIC_HIDDEN:
                 data.pop(name, None)
@@ -313,6 +321,11 @@ def _update_fields(data: dict[str, Any]) -> dict[str, Any]:
             fields["categories"] = [str(c) for c in value]
         elif name == "subject":
             fields["subject"] = str(value or "")
+        elif name == "flag":
+            flag_status = value.get("flagStatus") if isinstance(value, dict) else None
+            if flag_status not in flags.STATUSES:
+                raise errors.bad_request(f"Invalid flag '{value}'.")
+            fields["flag"] = flag_status
         elif name == "inferenceClassification":
             # Accepted as Graph does; the sandbox has no Focused Inbox, so it is not kept.
             if str(value).lower() not in ("focused", "other"):
@@ -330,6 +343,10 @@ def update_message(call: GraphCall) -> Response:
     """PATCH /users/{id}/messages/{id}."""
     m = call.message()
     fields = _update_fields(call.json_body())
+    flag_status = fields.pop("flag", None)
+    if flag_status is not None:
+        flags.set_status(call.store, m.id, flag_status)
+        fields.setdefault("is_read", m.is_read)  # a flag change is a change: new changeKey
     updated = call.store.update_message(m.id, **fields) if fields else m
     return message_response(call, updated)
 

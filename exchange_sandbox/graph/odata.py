@@ -535,15 +535,18 @@ def base_url(request: Request) -> str:
     return f"https://{request.headers.get('Host', '127.0.0.1')}"
 
 
-_SAFE = "/:@!$&'()*+,;=-._~"
+# A query value keeps only the characters that mean nothing to a form decoder: ``+`` (read as
+# a space), ``&``, ``=`` and ``#`` are percent-encoded, as Graph writes its links.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_VALUE_SAFE = "/:@!$'()*,;-._~"
 
 
 def next_link(request: Request, offset: int) -> str:
     """An absolute ``@odata.nextLink`` on this server: the same query, the next ``$skiptoken``."""
     pairs = [
-        f"{quote(k, safe='$')}={quote(v, safe=_SAFE)}"
+        f"{quote(k, safe='$')}={quote(v, safe=_VALUE_SAFE)}"
         for k, v in sorted(request.query.items())
         if k not in ("$skip", "$skiptoken")
     ]
     pairs.append(f"$skiptoken={encode_skiptoken(offset)}")
-    return f"{base_url(request)}{quote(request.path, safe=_SAFE)}?{'&'.join(pairs)}"
+    return f"{base_url(request)}{quote(request.path, safe=_PATH_SAFE)}?{'&'.join(pairs)}"

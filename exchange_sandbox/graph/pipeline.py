@@ -135,7 +135,7 @@ class GraphCall:
             raise errors.malformed_id()
         if self.mailbox is not None and key.mailbox_id != self.mailbox.id:
             raise errors.foreign_item()
-        return key.ews
+        return key.full
 
     def message(self, any_id: str | None = None) -> Message:
         """The message the path names, in this mailbox (400 malformed, 404 absent or purged)."""

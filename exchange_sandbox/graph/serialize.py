@@ -103,11 +103,15 @@ def message(
     chosen: list[str] | None = None,
     *,
     body_type: BodyType | None = None,
+    immutable_id: bool = False,
+    flag_status: str = "notFlagged",
 ) -> dict[str, Any]:
-    """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen)."""
+    """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen);
+    ``id`` is the entry id, which changes on a move, unless immutable ids were asked for."""
+    shown_id = m.id if immutable_id or not m.folder_id else ids.entry_id(m.id, m.folder_id)
     entity: dict[str, Any] = {
         "@odata.etag": etag(m.version),
-        "id": rest_id(m.id),
+        "id": rest_id(shown_id),
         "createdDateTime": timestamp(m.created_at),
         "lastModifiedDateTime": timestamp(m.modified_at),
         "changeKey": ids.change_key(m.version),
@@ -140,7 +144,7 @@ def message(
             "ccRecipients": [recipient(a) for a in m.cc],
             "bccRecipients": [recipient(a) for a in m.bcc],
             "replyTo": [recipient(a) for a in m.reply_to],
-            "flag": {"flagStatus": "notFlagged"},
+            "flag": {"flagStatus": flag_status},
         }
     )
     if wants(chosen, "internetMessageHeaders"):

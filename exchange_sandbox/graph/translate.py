@@ -1,16 +1,17 @@
-"""Graph ``translateExchangeIds``: between the REST and EWS forms of an item id (the sandbox's
-ids are immutable, so ``restImmutableEntryId`` names the same id as ``restId``)."""
+"""Graph ``translateExchangeIds``: between the REST and EWS forms of an item id, and between a
+message's entry id (``restId``/``ewsId``, which changes on a move) and its immutable id
+(``restImmutableEntryId``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import ids
+from .. import id_forms, ids
 from ..web import Response
 from . import errors, permissions
 from .pipeline import GraphCall, GraphRoutes
 
-_FORMS = {"restid": "rest", "restimmutableentryid": "rest", "ewsid": "ews"}
+_FORMS = {"restid": "rest", "restimmutableentryid": "immutable", "ewsid": "ews"}
 _KNOWN = {"entryid", "ewsid", "immutableentryid", "restid", "restimmutableentryid"}
 
 
@@ -51,7 +52,14 @@ def translate_ids(call: GraphCall) -> Response:
                 }
             )
             continue
-        results.append({"sourceId": source, "targetId": key.rest if target == "rest" else key.ews})
+        found = id_forms.translated(call.store, str(source), immutable=target == "immutable")
+        if found is None:
+            not_found = {"code": "ErrorItemNotFound", "message": "The item was not found."}
+            results.append({"sourceId": source, "errorDetails": not_found})
+            continue
+        results.append(
+            {"sourceId": source, "targetId": found if target == "ews" else ids.to_rest(found)}
+        )
     context = call.context("Collection(microsoft.graph.convertIdResult)")
     return Response.json(200, {"@odata.context": context, "value": results})
 

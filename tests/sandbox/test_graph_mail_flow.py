@@ -48,12 +48,15 @@ def test_copy_and_move_by_well_known_name(graph: GraphClient, shared_dir: Path) 
         "POST", f"{ALICE}/messages/{phish['id']}/move", 201, json={"DestinationId": junk["id"]}
     )
     openapi(shared_dir).validate("POST", f"{ITEM}/move", moved)
-    assert moved["id"] == phish["id"] and moved["parentFolderId"] == junk["id"]
+    # A move gives the message a new (default) id; the one from before names nothing now.
+    assert moved["id"] != phish["id"] and moved["parentFolderId"] == junk["id"]
+    assert_graph_error(graph.get(f"{ALICE}/messages/{phish['id']}"), 404, "ErrorItemNotFound")
+    assert graph.ok("GET", f"{ALICE}/messages/{moved['id']}")["subject"] == PHISH_SUBJECT
     assert PHISH_SUBJECT not in _folder_subjects(graph, "alice@contoso.com", "inbox")
-    missing = graph.post(f"{ALICE}/messages/{phish['id']}/move", json={})
+    missing = graph.post(f"{ALICE}/messages/{moved['id']}/move", json={})
     assert_graph_error(missing, 400, "ErrorInvalidParameter")
     nowhere = graph.post(
-        f"{ALICE}/messages/{phish['id']}/move", json={"destinationId": "nosuchfolder"}
+        f"{ALICE}/messages/{moved['id']}/move", json={"destinationId": "nosuchfolder"}
     )
     assert_graph_error(nowhere, 404, "ErrorItemNotFound")
 
@@ -84,7 +87,9 @@ def test_mark_as_junk_is_beta_only(graph: GraphClient, fresh_sandbox: Sandbox) -
     )
     graph.ok("POST", f"{ALICE}/sendMail", 202, data=spoof, headers={"Content-Type": "text/plain"})
     assert "again" in _folder_subjects(graph, "alice@contoso.com", "junkemail")
-    back = beta.post(f"{ALICE}/messages/{phish['id']}/markAsNotJunk", json={"moveToInbox": True})
+    junked = response.json()["id"]  # the move to Junk Email gave it a new id
+    assert junked != phish["id"]
+    back = beta.post(f"{ALICE}/messages/{junked}/markAsNotJunk", json={"moveToInbox": True})
     assert back.status_code == 202
     assert PHISH_SUBJECT in _folder_subjects(graph, "alice@contoso.com", "inbox")
 
@@ -113,10 +118,15 @@ def test_create_reply_and_send_delivers_in_tenant(graph: GraphClient, shared_dir
     assert sent.status_code == 202 and not sent.content
     assert f"RE: FW: {PHISH_SUBJECT}" in _folder_subjects(graph, "alice@contoso.com", "inbox")
     sent_items = graph.ok("GET", "/users/soc@contoso.com/mailFolders/sentitems/messages")
-    mine = next(m for m in sent_items["value"] if m["id"] == draft["id"])
-    assert mine["isDraft"] is False
-    again = graph.post(f"/users/soc@contoso.com/messages/{draft['id']}/send")
+    # Sending moves the draft to Sent Items: same message, new id; the draft's id is gone.
+    mine = next(
+        m for m in sent_items["value"] if m["internetMessageId"] == draft["internetMessageId"]
+    )
+    assert mine["isDraft"] is False and mine["id"] != draft["id"]
+    again = graph.post(f"/users/soc@contoso.com/messages/{mine['id']}/send")
     assert_graph_error(again, 400, "ErrorInvalidRequest")
+    gone = graph.post(f"/users/soc@contoso.com/messages/{draft['id']}/send")
+    assert_graph_error(gone, 404, "ErrorItemNotFound")
 
 
 def test_reply_all_and_forward(graph: GraphClient) -> None:

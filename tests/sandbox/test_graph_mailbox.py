@@ -175,10 +175,24 @@ def test_translate_exchange_ids(graph: GraphClient) -> None:
             "targetIdType": "restImmutableEntryId",
         },
     )["value"]
-    assert back[0]["targetId"] == phish["id"]
+    immutable = back[0]["targetId"]
+    assert immutable != phish["id"]  # the default id also names the folder; this one does not
     assert back[1]["errorDetails"]["code"] == "ErrorInvalidIdMalformed"
-    by_ews_id = graph.ok("GET", f"{ALICE}/messages/{phish['id']}")
-    assert by_ews_id["id"] == phish["id"]
+    by_immutable = graph.get(
+        f"{ALICE}/messages/{immutable}", headers={"Prefer": 'IdType="ImmutableId"'}
+    )
+    assert by_immutable.json()["id"] == immutable
+    assert graph.ok("GET", f"{ALICE}/messages/{immutable}")["id"] == phish["id"]
+    current = graph.ok(
+        "POST",
+        f"{ALICE}/translateExchangeIds",
+        json={
+            "inputIds": [immutable],
+            "sourceIdType": "restImmutableEntryId",
+            "targetIdType": "restId",
+        },
+    )["value"][0]
+    assert current["targetId"] == phish["id"]
     unsupported = graph.post(
         f"{ALICE}/translateExchangeIds",
         json={"inputIds": [phish["id"]], "sourceIdType": "restId", "targetIdType": "entryId"},

@@ -301,7 +301,17 @@ def test_prefer_text_body_and_immutable_ids(graph: GraphClient) -> None:
     body = response.json()["body"]
     assert body["contentType"] == "text" and "<" not in body["content"]
     assert "INV-20931" in body["content"]
-    assert response.json()["id"] == phish["id"]
+    immutable = response.json()["id"]
+    assert immutable != phish["id"]
+    # The immutable id survives a move; the default id does not.
+    moved = graph.ok(
+        "POST", f"{ALICE}/messages/{immutable}/move", 201, json={"destinationId": "archive"}
+    )
+    assert moved["id"] not in (phish["id"], immutable)
+    assert graph.get(f"{ALICE}/messages/{phish['id']}").status_code == 404
+    again = graph.get(f"{ALICE}/messages/{immutable}", headers={"Prefer": 'IdType="ImmutableId"'})
+    assert again.status_code == 200 and again.json()["id"] == immutable
+    graph.ok("POST", f"{ALICE}/messages/{immutable}/move", 201, json={"destinationId": "inbox"})
 
 
 def test_mime_value_streams_the_message(graph: GraphClient) -> None:
@@ -358,12 +368,14 @@ def test_patch_and_delete_message(fresh: GraphClient, shared_dir: Path) -> None:
     )
     assert fresh.delete(f"{ALICE}/messages/{phish['id']}").status_code == 204
     deleted = fresh.ok("GET", f"{ALICE}/mailFolders/deleteditems/messages")["value"]
-    assert phish["id"] in [m["id"] for m in deleted]
-    assert fresh.delete(f"{ALICE}/messages/{phish['id']}").status_code == 204
+    [trashed] = [m for m in deleted if m["internetMessageId"] == phish["internetMessageId"]]
+    assert trashed["id"] != phish["id"]  # a move to Deleted Items changes the id
+    assert fresh.delete(f"{ALICE}/messages/{phish['id']}").status_code == 404
+    assert fresh.delete(f"{ALICE}/messages/{trashed['id']}").status_code == 204
     purged = fresh.ok("GET", f"{ALICE}/mailFolders/recoverableitemsdeletions/messages")["value"]
-    assert phish["id"] in [m["id"] for m in purged]
-    visible = fresh.messages("alice@contoso.com", "?$top=100&$select=id")
-    assert phish["id"] not in {m["id"] for m in visible}
+    assert phish["internetMessageId"] in [m["internetMessageId"] for m in purged]
+    visible = fresh.messages("alice@contoso.com", "?$top=100&$select=internetMessageId")
+    assert phish["internetMessageId"] not in {m["internetMessageId"] for m in visible}
 
 
 def test_create_draft_from_json_and_from_mime(fresh: GraphClient, shared_dir: Path) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from exchange_sandbox.kql import parse_kql
 from exchange_sandbox.query import (
     And,
     Compare,
@@ -18,9 +19,9 @@ from exchange_sandbox.query import (
     QueryError,
     StartsWith,
     TrueP,
+    Words,
     conjoin,
     matches,
-    parse_kql,
 )
 from exchange_sandbox.store import Address, Message
 
@@ -100,6 +101,8 @@ def _hit(text: str, **overrides: object) -> bool:
         "-lunch invoice",
         "invoi*",
         "kind:email",
+        "size:1..500000",
+        "size>1000",
         '"from:billing subject:INV-20931"',
         "subject:(lunch OR overdue)",
         'subject:("action required" AND NOT lunch)',
@@ -118,6 +121,8 @@ def test_queries_that_match_the_campaign(text: str) -> None:
         'subject:"lunch friday"',
         "attachment:report.docx",
         "hasattachment:false",
+        "size:1..500",
+        "size<9000",
         "received:2026-11-18",
         "received>2026-11-19",
         "received<2026-11-19",
@@ -156,6 +161,7 @@ def test_free_text_covers_sender_names_recipients_and_attachments() -> None:
         "subject:",
         "received:someday",
         "hasattachment:maybe",
+        "size:big",
         "subject>invoice",
         "subject:(invoice",
         "colour:(red OR blue)",
@@ -168,7 +174,7 @@ def test_malformed_queries_raise_query_error(text: str) -> None:
 
 def test_parse_tree_shapes() -> None:
     assert parse_kql("from:a OR from:b subject:c") == Or(
-        (Contains("from", "a"), And((Contains("from", "b"), Contains("subject", "c"))))
+        (Words("from", "a"), And((Words("from", "b"), Words("subject", "c"))))
     )
     assert parse_kql("NOT hasattachment:true") == Not(Eq("has_attachments", True))
     assert parse_kql("received>=2026-11-19", now=NOW) == Compare(
@@ -181,7 +187,46 @@ def test_parse_tree_shapes() -> None:
         )
     )
     assert parse_kql("http://x.example/a") == FreeText("http://x.example/a")
-    assert parse_kql("to:(alice OR bob)") == Or((Contains("to", "alice"), Contains("to", "bob")))
+    assert parse_kql("to:(alice OR bob)") == Or((Words("to", "alice"), Words("to", "bob")))
+    assert parse_kql("'invoice'") == FreeText("'invoice'")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'invoice'",  # single quotes are punctuation to Exchange's word breaker
+        "'overdue invoice'",
+        "subject:'invoice'",
+        "subject:'action required'",
+        "invoi",
+        "Act",
+        "from:contoso-payments",
+        "from:payments.com",
+        "attachment:INV",
+        "attachment:20931.zip",
+        '"required: overdue"',
+        "body:porta*",
+    ],
+)
+def test_words_match_at_their_start(text: str) -> None:
+    assert _hit(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "voice",  # inside "invoice": Exchange matches word prefixes, not substrings
+        "nvoice",
+        "'voice'",
+        "subject:quired",
+        "from:ntoso",
+        "attachment:931",
+        '"invoice overdue"',  # a phrase keeps its word order
+        "invoices",
+    ],
+)
+def test_substrings_inside_words_do_not_match(text: str) -> None:
+    assert not _hit(text), text
 
 
 def test_filter_style_nodes() -> None:

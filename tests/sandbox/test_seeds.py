@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from exchange_sandbox.kql import parse_kql
 from exchange_sandbox.mime import parse_mime
-from exchange_sandbox.query import parse_kql
 from exchange_sandbox.seeds import CAMPAIGN_SUBJECT, seed
 from exchange_sandbox.store import Mailbox, Message, Store
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from exchange_sandbox import ids
+from exchange_sandbox.kql import parse_kql
 from exchange_sandbox.mime import parse_mime
-from exchange_sandbox.query import parse_kql
 from exchange_sandbox.store import (
     WELL_KNOWN_FOLDERS,
     Address,
