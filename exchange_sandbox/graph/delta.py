@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .. import query, sync_states
+from .. import ids, query, sync_states
 from ..store import Message
 from ..web import Response
 from . import errors, message_query, messages, odata, permissions, serialize
@@ -90,10 +90,13 @@ def _link(call: GraphCall, folder: str, name: str, value: str) -> str:
     )
 
 
-def _removed(message_id: str) -> dict[str, Any]:
+def _removed(call: GraphCall, message_id: str, folder_id: str) -> dict[str, Any]:
+    # The id the client knew: the message's entry id in this folder (it changed on the move
+    # out), unless the client asked for immutable ids.
+    shown = message_id if call.prefer.immutable_id else ids.entry_id(message_id, folder_id)
     return {
         "@odata.type": "#microsoft.graph.message",
-        "id": serialize.rest_id(message_id),
+        "id": serialize.rest_id(shown),
         "@removed": {"reason": "deleted"},
     }
 
@@ -106,7 +109,7 @@ def _page(call: GraphCall, state: sync_states.SyncState, offset: int) -> Respons
     for change in state.changes[offset : offset + size]:
         found = call.store.message(change.id) if change.kind != "removed" else None
         if found is None or found.folder_id != state.folder_id:
-            value.append(_removed(change.id))
+            value.append(_removed(call, change.id, state.folder_id))
         else:
             value.append({"@odata.type": "#microsoft.graph.message", **render(found)})
     folder = str(state.options.get("folder_ref") or call.params["folder"])
