@@ -129,8 +129,9 @@ def _section_requests(results: Results) -> list[str]:
             f"explained {_explained(r)}"
             for r in unexplained
         ]
-    lines += ["", "Further round trips the pack could save (not counted above the minimum):", ""]
-    lines += [f"- {cause.why} Fix: {cause.fix}" for cause in FURTHER]
+    if FURTHER:
+        lines += ["", "Further round trips the pack could save (not counted above the minimum):"]
+        lines += [""] + [f"- {cause.why} Fix: {cause.fix}" for cause in FURTHER]
     over = [c for c in lookup_costs(results) if c[2] > 1]
     lines += [
         "",

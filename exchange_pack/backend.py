@@ -56,6 +56,10 @@ class MailboxBackend(Protocol):
     def resolve(self, ref: str) -> MessageSummary:
         """The message named by a backend id or internet_message_id (MessageNotFoundError)."""
 
+    def resolve_in(self, ref: str, folder: str) -> tuple[MessageSummary, bool]:
+        """``resolve``, and whether the message sits in the well-known ``folder`` (Graph reads
+        both in one ``$batch``; EWS searches that folder for its internet_message_id)."""
+
     def reference(
         self, ref: str, *, resolved: bool = False, deferred: bool = False
     ) -> MessageSummary:
