@@ -24,6 +24,11 @@ _CREDENTIAL_PATTERNS = (
     ),
     (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
 )
+# Text no pattern above can match lacks all of these: one search screens a string in place of
+# four substitutions (an envelope holds tens of thousands of strings at max_results 10,000).
+_CREDENTIAL_SCREEN = re.compile(
+    r"eyJ|PRIVATE KEY|(?i:bearer)|(?i:client_secret|client_assertion|password)="
+)
 _MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
 
 
@@ -49,6 +54,7 @@ class Scrubber:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._longest_first: list[str] = []
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
@@ -58,24 +64,33 @@ class Scrubber:
                 self._secrets.add(secret)
                 escaped = secret.encode("unicode_escape").decode("ascii").replace('"', '\\"')
                 self._secrets.add(escaped)
+        self._longest_first = sorted(self._secrets, key=len, reverse=True)
 
     def text(self, text: str) -> str:
         """The text with every secret replaced."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._longest_first:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        if _CREDENTIAL_SCREEN.search(text) is None:
+            return text
         for pattern, replacement in _CREDENTIAL_PATTERNS:
             text = pattern.sub(replacement, text)
         return text
 
     def value(self, value: Any) -> Any:
-        """A JSON-ready value with every string scrubbed."""
+        """A JSON-ready value with every string scrubbed (each distinct string once)."""
+        return self._value(value, {})
+
+    def _value(self, value: Any, seen: dict[str, str]) -> Any:
         if isinstance(value, str):
-            return self.text(value)
+            done = seen.get(value)
+            if done is None:
+                done = seen[value] = self.text(value)
+            return done
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [self._value(v, seen) for v in value]
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            return {k: self._value(v, seen) for k, v in value.items()}
         return value
 
 

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from jsonschema import Draft202012Validator
-
 from .config import SECRET_KEYS, ConnectionConfig
 from .envelope import (
     ActionResult,
@@ -38,7 +36,8 @@ from .inputs import (
     validate_config,
     validate_parameters,
 )
-from .manifest import load_schema, schema_validator
+from .manifest import load_schema
+from .schema_check import schema_errors
 from .session import Session, SessionStats
 
 __all__ = ["ActionContext", "ActionResult", "RunFunction", "report_failure", "run_action"]
@@ -166,7 +165,7 @@ def _known_secrets(config: Mapping[str, Any]) -> list[str]:
 def _check_output(action_id: str, result: Any) -> ActionResult:
     if not isinstance(result, ActionResult):
         raise InternalError(f"{action_id} returned {type(result).__name__}, not an ActionResult.")
-    problems = _schema_errors(schema_validator(f"{action_id}.output"), result.data)
+    problems = schema_errors(f"{action_id}.output", result.data)
     if problems:
         raise InternalError(
             f"{action_id} produced data that does not match its output schema (a bug): "
@@ -174,16 +173,6 @@ def _check_output(action_id: str, result: Any) -> ActionResult:
             hint="Report this to the pack maintainers with the action's parameters.",
         )
     return result
-
-
-def _schema_errors(validator: Draft202012Validator, instance: Any) -> list[str]:
-    # Paths, rule names and key names only: the values may hold mail content.
-    return [
-        f"{e.json_path}: {e.message}"
-        if e.validator in ("required", "additionalProperties")
-        else f"{e.json_path}: violates '{e.validator}'"
-        for e in sorted(validator.iter_errors(instance), key=lambda e: e.json_path)
-    ]
 
 
 def _write(stream: TextIO, text: str) -> None:
@@ -266,7 +255,7 @@ def run_action(
         meta = base_meta(backend, (time.monotonic() - started) * 1000, stats.as_meta())
         if error is None and result is not None:
             envelope = success_envelope(action_id, result, stats.all_warnings(), meta)
-            problems = _schema_errors(schema_validator("envelope"), envelope)
+            problems = schema_errors("envelope", envelope)
             if problems:
                 error = InternalError(f"The envelope does not match its schema: {problems[0]}")
         if error is not None:
