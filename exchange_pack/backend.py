@@ -135,6 +135,15 @@ class Backend(Protocol):
         mailbox gets its status, the others still answer. ``progress(n)`` hears how many
         mailboxes are done, from the calling thread."""
 
+    def search_all(
+        self,
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """``search_many`` over every searchable mailbox; Graph reads the directory inside the
+        search's own stream of batches instead of before it."""
+
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """For test_connection: token facts (auth method, expiry, roles) and reachability from
         ONE read of ``mailbox``'s Inbox (default: the config's ``default_mailbox``); a failed

@@ -47,6 +47,16 @@ class GraphBackend:
         """The search in every mailbox through ``$batch``, per-mailbox status."""
         return fanout.search_many(self.client, self.folders, addresses, criteria, limit, progress)
 
+    def search_all(
+        self,
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """``GET /users`` pages fed into the ``$batch`` search as they arrive (no
+        ``mailboxSettings`` read: a user without a mailbox answers its search with 404)."""
+        return fanout.search_directory(self.client, self.folders, criteria, limit, progress)
+
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts and ``GET /users/{mailbox}/mailFolders/inbox`` (or ``GET /users``)."""
         info = self.session.tokens.token_info("graph")
