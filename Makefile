@@ -36,6 +36,7 @@ record: $(STAMP)
 	$(BIN)/python tests/record.py
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run
 
 docs: $(STAMP)

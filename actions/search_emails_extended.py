@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from exchange_pack.actions.search import criteria_from, search
-from exchange_pack.actions.targets import search_scope
+from exchange_pack.actions.targets import every_mailbox, search_scope
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.runtime import ActionContext, ActionResult, run_action
 
@@ -23,9 +23,10 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
     backend = ctx.session.backend
     criteria = criteria_from(params)
     cursor = params.get("cursor")
-    # A continuation names its mailboxes in the cursor: no need to list them again.
-    everything = bool(params.get("all_mailboxes"))
-    addresses = [] if cursor and everything else search_scope(params, config, backend)
+    # Every mailbox: the backend reads the directory within the search (search_all); a
+    # continuation names its mailboxes in the cursor, so they are not listed again.
+    everything = every_mailbox(params)
+    addresses = None if everything else search_scope(params, config, backend)
     result, _ = search(
         backend,
         addresses,
@@ -33,7 +34,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
         limit=params["limit"],
         max_results=params["max_results"],
         cursor=cursor,
-        scope_key="all" if everything else ",".join(sorted(a.lower() for a in addresses)),
+        scope_key="all" if addresses is None else ",".join(sorted(a.lower() for a in addresses)),
         progress=ctx.progress,
     )
     failed = [box for box in result.mailboxes if box.status != "ok"]

@@ -45,17 +45,6 @@ GRAPH_RESOLVE = Excess(
     "(add subject,internetMessageId to its $select).",
 )
 
-# Not above the minimum as counted here, but a round trip the pack could still save.
-GRAPH_DELETED_CHECK = Excess(
-    "graph-deleted-check",
-    0,
-    "delete_email checks Deleted Items with a separate GET mailFolders/deleteditems/messages "
-    "after resolving the message.",
-    "exchange_pack/actions/deletion.py + Graph backend: put the resolve (with parentFolderId) "
-    "and GET mailFolders/deleteditems?$select=id in one $batch and compare the ids: 2 round "
-    "trips by id instead of 3 (below the minimum written here, which counts them apart).",
-)
-
 GRAPH_PROBE = Excess(
     "graph-probe",
     1,
@@ -152,7 +141,7 @@ SPECIFIC: dict[tuple[str, str, str], tuple[Excess, ...]] = {
     ("send_email", "ews", "-"): (EWS_SEND_DRAFT,),
 }
 
-FURTHER: tuple[Excess, ...] = (GRAPH_DELETED_CHECK,)
+FURTHER: tuple[Excess, ...] = ()
 
 
 def explain(

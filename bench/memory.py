@@ -42,6 +42,8 @@ def _config(sandbox: Sandbox, backend: str, workdir: Path) -> dict[str, Any]:
         backend=backend,
         token_cache_path=str(workdir / "token-cache.json"),
         output_dir=str(workdir / f"output-{backend}"),
+        # 100 MiB through a sandbox on a shared, busy machine: 30 s per request ran out once.
+        timeout_seconds=300,
     )
 
 

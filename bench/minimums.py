@@ -193,10 +193,11 @@ CASES: tuple[Case, ...] = (
         "delete_email",
         {"mailbox": "carol@contoso.com"},
         Minimum(
-            3,
-            "GET message (ref fields) + is it in Deleted Items already? (one GET) + POST move",
-            3,
-            "the $filter lookup (ref fields, parentFolderId) takes the GET's place",
+            2,
+            "$batch of GET message (ref fields, parentFolderId) and GET mailFolders/deleteditems "
+            "(is it in Deleted Items already? the ids compared) + POST move",
+            2,
+            "the $filter lookup (ref fields, parentFolderId) takes the GET's place in the $batch",
         ),
         Minimum(
             3,

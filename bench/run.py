@@ -3,8 +3,9 @@
     python -m bench.run [--output bench] [--render bench/results.json]
 
 Cases 1-3, 5 and 6 share one ``demo`` tenant started with ``--latency-ms 50``; case 4 starts
-``bulk:1000:20`` tenants (plain, then ``--throttle microsoft``). Writes ``RESULTS.md`` and
-``results.json`` into the output folder and prints the summary table.
+``bulk:1000:20`` tenants (plain, then ``--throttle microsoft``); case 7 one ``bulk:N:2`` tenant
+per size up to 50,000 mailboxes. Writes ``RESULTS.md``, ``results.json`` and ``scale.png``
+into the output folder and prints the summary table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -22,9 +24,19 @@ from typing import Any, TypeVar
 
 from exchange_sandbox.process import start_sandbox
 
-from . import campaign, cold_start, fanout, memory, requests_per_action, token_reuse
+from . import (
+    campaign,
+    cold_start,
+    envelope_cost,
+    fanout,
+    memory,
+    requests_per_action,
+    scale,
+    token_reuse,
+)
 from .machine import machine
 from .report import render_markdown, render_table
+from .report_scale import plot
 from .sandbox_throughput import measure as sandbox_throughput
 
 LATENCY_MS = 50
@@ -43,7 +55,7 @@ def _step(title: str, work: Callable[[], T]) -> T:
 
 
 def run_all(workdir: Path) -> dict[str, Any]:
-    """Runs the six cases; returns every figure (the content of results.json)."""
+    """Runs the eight cases; returns every figure (the content of results.json)."""
     started = time.perf_counter()
     results: dict[str, Any] = {
         "command": "make bench  (python -m bench.run)",
@@ -73,6 +85,12 @@ def run_all(workdir: Path) -> dict[str, Any]:
     results["fanout_throttled"] = _step(
         "fan-out, --throttle microsoft", lambda: fanout.throttled(workdir)
     )
+    results["scale"] = _step(
+        "all-mailbox search, 10 to 50,000 mailboxes",
+        lambda: scale.measure(workdir, progress=lambda text: print(text, file=sys.stderr)),
+    )
+    results["envelope_cost"] = _step("envelope cost", envelope_cost.measure)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -95,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         (args.output / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    if "scale" in results:
+        plot(results, args.output)
     (args.output / "RESULTS.md").write_text(render_markdown(results))
     campaign.keep_section(args.output / "RESULTS.md")  # bench.campaign's own section
     print(render_table(results))

@@ -58,6 +58,10 @@ class MailboxBackend(Protocol):
     def resolve(self, ref: str) -> MessageSummary:
         """The message named by a backend id or internet_message_id (MessageNotFoundError)."""
 
+    def resolve_in(self, ref: str, folder: str) -> tuple[MessageSummary, bool]:
+        """``resolve``, and whether the message sits in the well-known ``folder`` (Graph reads
+        both in one ``$batch``; EWS searches that folder for its internet_message_id)."""
+
     def reference(
         self, ref: str, *, resolved: bool = False, deferred: bool = False
     ) -> MessageSummary:
@@ -143,6 +147,15 @@ class Backend(Protocol):
         """Removes many messages of many mailboxes in as few calls as the API allows (Graph
         ``$batch`` of 20, at most 4 per mailbox at once; EWS DeleteItem with many ItemIds per
         mailbox); one outcome per message, in order; a message already gone is not_found."""
+
+    def search_all(
+        self,
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """``search_many`` over every searchable mailbox; Graph reads the directory inside the
+        search's own stream of batches instead of before it."""
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """For test_connection: token facts (auth method, expiry, roles) and reachability from

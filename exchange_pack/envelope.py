@@ -25,6 +25,11 @@ _CREDENTIAL_PATTERNS = (
     ),
     (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
 )
+# Text no pattern above can match lacks all of these: one search screens a string in place of
+# four substitutions (an envelope holds tens of thousands of strings at max_results 10,000).
+_CREDENTIAL_SCREEN = re.compile(
+    r"eyJ|PRIVATE KEY|(?i:bearer)|(?i:client_secret|client_assertion|password)="
+)
 _MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
 
 
@@ -61,6 +66,7 @@ class Scrubber:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._longest_first: list[str] = []
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
@@ -70,6 +76,7 @@ class Scrubber:
                 self._secrets.add(secret)
                 escaped = secret.encode("unicode_escape").decode("ascii").replace('"', '\\"')
                 self._secrets.add(escaped)
+        self._longest_first = sorted(self._secrets, key=len, reverse=True)
 
     def text(self, text: str) -> str:
         """The text with every secret replaced, the pack's own fixed sentences left whole.
@@ -77,26 +84,39 @@ class Scrubber:
         A secret that happens to be an ordinary word ("wrong") would otherwise turn "The client
         secret is wrong." into nonsense; those sentences are constants, so they reveal nothing.
         """
-        parts = _own_sentences().split(text)
-        # re.split with one capturing group: odd indexes are the pack's own sentences
-        return "".join(part if index % 2 else self._scrub(part) for index, part in enumerate(parts))
-
-    def _scrub(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        if any(secret in text for secret in self._longest_first):
+            parts = _own_sentences().split(text)
+            # re.split with one capturing group: odd indexes are the pack's own sentences
+            text = "".join(
+                part if index % 2 else self._replace_secrets(part)
+                for index, part in enumerate(parts)
+            )
+        if _CREDENTIAL_SCREEN.search(text) is None:
+            return text
         for pattern, replacement in _CREDENTIAL_PATTERNS:
             text = pattern.sub(replacement, text)
         return text
 
+    def _replace_secrets(self, text: str) -> str:
+        for secret in self._longest_first:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
     def value(self, value: Any) -> Any:
-        """A JSON-ready value with every string scrubbed."""
+        """A JSON-ready value with every string scrubbed (each distinct string once)."""
+        return self._value(value, {})
+
+    def _value(self, value: Any, seen: dict[str, str]) -> Any:
         if isinstance(value, str):
-            return self.text(value)
+            done = seen.get(value)
+            if done is None:
+                done = seen[value] = self.text(value)
+            return done
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [self._value(v, seen) for v in value]
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            return {k: self._value(v, seen) for k, v in value.items()}
         return value
 
 

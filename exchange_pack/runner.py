@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
-from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict
 
 from .config import SECRET_KEYS
@@ -31,7 +30,8 @@ from .envelope import (
 )
 from .errors import ConfigError, ExchangePackError, InputError, InternalError, TransientError
 from .inputs import RawInput, merge_parameter_sources, validate_config, validate_parameters
-from .manifest import load_action_module, load_manifest, schema_validator
+from .manifest import load_action_module, load_manifest
+from .schema_check import schema_errors
 from .session import SessionStats
 
 __all__ = ["Outcome", "execute", "invoke", "load_run_function"]
@@ -117,20 +117,10 @@ def _known_secrets(config: Mapping[str, Any]) -> list[str]:
     return [str(v) for k, v in config.items() if k in SECRET_KEYS and v]
 
 
-def schema_errors(validator: Draft202012Validator, instance: Any) -> list[str]:
-    """Schema violations as ``path: rule`` (values left out: they may hold mail content)."""
-    return [
-        f"{e.json_path}: {e.message}"
-        if e.validator in ("required", "additionalProperties")
-        else f"{e.json_path}: violates '{e.validator}'"
-        for e in sorted(validator.iter_errors(instance), key=lambda e: e.json_path)
-    ]
-
-
 def _check_output(action_id: str, result: Any) -> ActionResult:
     if not isinstance(result, ActionResult):
         raise InternalError(f"{action_id} returned {type(result).__name__}, not an ActionResult.")
-    problems = schema_errors(schema_validator(f"{action_id}.output"), result.data)
+    problems = schema_errors(f"{action_id}.output", result.data)
     if problems:
         raise InternalError(
             f"{action_id} produced data that does not match its output schema (a bug): "
@@ -192,7 +182,7 @@ def execute(
         envelope: dict[str, Any] = {}
         if error is None and result is not None:
             envelope = success_envelope(action_id, result, stats.all_warnings(), meta)
-            problems = schema_errors(schema_validator("envelope"), envelope)
+            problems = schema_errors("envelope", envelope)
             if problems:
                 error = InternalError(f"The envelope does not match its schema: {problems[0]}")
         if error is None and result is None:

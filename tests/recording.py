@@ -243,11 +243,13 @@ def _drop_pooled_connections() -> None:
 def _serial_fan_out() -> None:
     """vcrpy is not thread-safe, and a fan-out's request order depends on which answer comes
     first: record and replay it one request at a time."""
+    from exchange_pack.actions import attachments
     from exchange_pack.ews import fanout as ews_fanout
     from exchange_pack.graph import fanout as graph_fanout
 
     ews_fanout.MAX_CONNECTIONS = 1
     graph_fanout.CONCURRENCY = 1
+    attachments.DOWNLOAD_CONCURRENCY = 1
 
 
 @contextlib.contextmanager

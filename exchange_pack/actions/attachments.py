@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from ..backend import MailboxBackend
 from ..errors import AttachmentNotFoundError, InputError
 from ..models import AttachmentInfo, MessageRef, SavedAttachment
 from . import Warn
-from .files import INLINE_CONTENT_LIMIT, FileTooLargeError, OutputFolder
+from .files import INLINE_CONTENT_LIMIT, FileTooLargeError, OutputFolder, discard
+
+# Downloads of one message's attachments in flight at once: Outlook allows 4 concurrent
+# requests per app and mailbox (Graph and EWS alike), so one action never throttles itself.
+DOWNLOAD_CONCURRENCY = 4
 
 
 def select_attachments(
@@ -63,37 +71,103 @@ def save_attachments(
     max_size_bytes: int,
     warn: Warn,
 ) -> list[SavedAttachment]:
-    """Streams each attachment into its own file; attached messages become ``.eml`` files."""
-    saved: list[SavedAttachment] = []
+    """Streams each attachment into its own file, up to DOWNLOAD_CONCURRENCY at once;
+    attached messages become ``.eml`` files. Results and file names follow ``attachments``."""
+    # Names are reserved in message order before any download starts, so two attachments
+    # with one name get "x.pdf" and "x (2).pdf" in that order, whichever finishes first.
+    jobs: list[_Download | SavedAttachment] = []
     for attachment in attachments:
-        info = attachment.model_dump()
         if attachment.size > max_size_bytes:
-            saved.append(
-                SavedAttachment(**info, skipped_reason=_too_large(attachment.size, max_size_bytes))
-            )
+            reason = _too_large(attachment.size, max_size_bytes)
+            jobs.append(SavedAttachment(**attachment.model_dump(), skipped_reason=reason))
             continue
         extension = ".eml" if attachment.kind == "item" else None
-        try:
-            with mailbox.open_attachment(message, attachment) as chunks:
-                digest = folder.write(
-                    attachment.name,
-                    chunks,
-                    extension=extension,
-                    max_size_bytes=max_size_bytes,
-                    include_content=include_content,
-                )
-        except FileTooLargeError as error:
-            saved.append(
-                SavedAttachment(**info, skipped_reason=_too_large(error.size, error.limit))
-            )
+        path, fd = folder.reserve(attachment.name, extension=extension)
+        jobs.append(_Download(attachment, path, fd))
+    downloads = [job for job in jobs if isinstance(job, _Download)]
+    run = partial(
+        _download,
+        mailbox,
+        message,
+        max_size_bytes=max_size_bytes,
+        include_content=include_content,
+    )
+    if len(downloads) <= 1 or DOWNLOAD_CONCURRENCY <= 1:
+        for job in downloads:
+            job.result = run(job)
+    else:
+        _download_all(downloads, run)
+    saved: list[SavedAttachment] = []
+    for job in jobs:
+        if isinstance(job, SavedAttachment):
+            saved.append(job)
             continue
-        if include_content and digest.content_base64 is None:
+        assert job.result is not None
+        saved.append(job.result)
+        digest = job.result.file
+        if include_content and digest is not None and digest.content_base64 is None:
             warn(
-                f"{attachment.name}: content not included (over {INLINE_CONTENT_LIMIT} bytes); "
-                f"read it from {digest.path}."
+                f"{job.attachment.name}: content not included (over {INLINE_CONTENT_LIMIT} "
+                f"bytes); read it from {digest.path}."
             )
-        saved.append(SavedAttachment(**info, file=digest))
     return saved
+
+
+@dataclass
+class _Download:
+    """One attachment to stream into the file reserved for it."""
+
+    attachment: AttachmentInfo
+    path: Path
+    fd: int
+    result: SavedAttachment | None = None
+
+
+def _download(
+    mailbox: MailboxBackend,
+    message: MessageRef,
+    job: _Download,
+    *,
+    max_size_bytes: int,
+    include_content: bool,
+) -> SavedAttachment:
+    """One attachment's request, streamed into its file (removed again on failure)."""
+    info = job.attachment.model_dump()
+    filled = False
+    try:
+        with mailbox.open_attachment(message, job.attachment) as chunks:
+            filled = True  # fill owns the file from here: it closes, and removes on failure
+            digest = OutputFolder.fill(
+                job.path,
+                job.fd,
+                chunks,
+                max_size_bytes=max_size_bytes,
+                include_content=include_content,
+            )
+    except FileTooLargeError as error:
+        return SavedAttachment(**info, skipped_reason=_too_large(error.size, error.limit))
+    finally:
+        if not filled:
+            discard(job.path, job.fd)
+    return SavedAttachment(**info, file=digest)
+
+
+def _download_all(downloads: list[_Download], run: Callable[[_Download], SavedAttachment]) -> None:
+    """Runs the downloads on a bounded pool; the first failure in message order is raised
+    after the others stopped, with no file left behind for a download that never ran."""
+    with ThreadPoolExecutor(max_workers=min(DOWNLOAD_CONCURRENCY, len(downloads))) as pool:
+        futures = [pool.submit(run, job) for job in downloads]
+        failure: BaseException | None = None
+        for job, future in zip(downloads, futures, strict=True):
+            if failure is not None and future.cancel():
+                discard(job.path, job.fd)
+                continue
+            try:
+                job.result = future.result()
+            except BaseException as error:  # re-raised below, once the pool is idle
+                failure = failure or error
+    if failure is not None:
+        raise failure
 
 
 def _too_large(size: int, limit: int) -> str:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..backend import Backend, MailboxBackend, is_internet_message_id
+from ..backend import Backend, is_internet_message_id
 from ..errors import ExchangePackError, MessageNotFoundError
-from ..models import DeleteOutcome, DeleteType, MessageSummary, SearchCriteria
+from ..models import DeleteOutcome, DeleteType
 from . import Progress
 from .targets import Target
 
 MAX_PARALLEL_DELETES = 4  # stays well under Exchange's concurrent-request limit per app
-MAX_SAME_ID_COPIES = 50  # copies of one message (same internet_message_id) in a folder
 
 
 def delete_one(
@@ -28,7 +27,10 @@ def delete_one(
     outcome = DeleteOutcome(mailbox=target.mailbox, message=target.ref, status="failed")
     try:
         mailbox = backend.mailbox(target.mailbox)
-        message = mailbox.reference(target.ref, resolved=True)
+        if delete_type == "move_to_deleted_items":
+            message, already_deleted = mailbox.resolve_in(target.ref, "deleteditems")
+        else:
+            message, already_deleted = mailbox.reference(target.ref, resolved=True), False
         outcome = outcome.model_copy(
             update={
                 "id": message.id,
@@ -36,7 +38,7 @@ def delete_one(
                 "subject": message.subject,
             }
         )
-        if delete_type == "move_to_deleted_items" and in_deleted_items(mailbox, message):
+        if already_deleted:
             return outcome.model_copy(update={"status": "not_found"}), None
         if dry_run:
             return outcome.model_copy(update={"status": "would_delete"}), None
@@ -46,18 +48,6 @@ def delete_one(
     except ExchangePackError as error:
         return outcome.model_copy(update={"error": error.message}), error
     return outcome.model_copy(update={"status": "deleted"}), None
-
-
-def in_deleted_items(mailbox: MailboxBackend, message: MessageSummary) -> bool:
-    """Whether the message already sits in Deleted Items (asks the folder when the backend's
-    ``resolve`` did not name it: one search of Deleted Items by internet_message_id)."""
-    if message.folder is not None or not message.internet_message_id:
-        return message.folder == "deleteditems"
-    criteria = SearchCriteria(
-        internet_message_id=message.internet_message_id, folder="deleteditems"
-    )
-    page = mailbox.search(criteria, MAX_SAME_ID_COPIES)
-    return any(found.id == message.id for found in page.items)
 
 
 def delete_messages(

@@ -121,6 +121,21 @@ class OutputFolder:
         ``include_content`` embeds base64 only when the file is at most INLINE_CONTENT_LIMIT.
         """
         path, fd = self.reserve(name, extension=extension)
+        return self.fill(
+            path, fd, chunks, max_size_bytes=max_size_bytes, include_content=include_content
+        )
+
+    @staticmethod
+    def fill(
+        path: Path,
+        fd: int,
+        chunks: Iterable[bytes],
+        *,
+        max_size_bytes: int | None = None,
+        include_content: bool = False,
+    ) -> FileDigest:
+        """Streams ``chunks`` into a file ``reserve`` created (closing ``fd``), hashing as they
+        pass; on any failure the file is removed."""
         # SHA-1 and MD5 are indicators for threat-intel lookups, not integrity checks.
         digests = (
             hashlib.sha256(),
@@ -157,6 +172,14 @@ class OutputFolder:
             md5=md5,
             content_base64=base64.b64encode(kept).decode("ascii") if kept is not None else None,
         )
+
+
+def discard(path: Path, fd: int) -> None:
+    """Closes and removes a file ``reserve`` created that will not be filled."""
+    try:
+        os.close(fd)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _numbered(stem: str, ext: str, n: int) -> str:

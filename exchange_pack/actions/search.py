@@ -103,21 +103,29 @@ def page_through(
 
 def first_pages(
     backend: Backend,
-    addresses: Sequence[str],
+    addresses: Sequence[str] | None,
     criteria: SearchCriteria,
     limit: int,
     progress: Progress,
 ) -> list[Harvest]:
-    """The first page of every mailbox through ``search_many``, a chunk at a time."""
-    total = len(addresses)
+    """The first page of every mailbox through one ``search_many`` call (``addresses`` None:
+    every searchable mailbox, through ``search_all``)."""
     harvests: list[Harvest] = []
     # One call for every mailbox, so the backend keeps its whole concurrency busy.
-    answers = backend.search_many(
-        addresses,
-        criteria,
-        limit,
-        progress=lambda done: progress(done, total, f"searched {done} of {total} mailboxes"),
-    )
+    if addresses is None:
+        answers = backend.search_all(
+            criteria,
+            limit,
+            progress=lambda done: progress(done, None, f"searched {done} mailboxes"),
+        )
+    else:
+        total = len(addresses)
+        answers = backend.search_many(
+            addresses,
+            criteria,
+            limit,
+            progress=lambda done: progress(done, total, f"searched {done} of {total} mailboxes"),
+        )
     for status, messages in answers:
         found = [Located(m, None, i) for i, m in enumerate(messages)]
         resume = None
@@ -152,7 +160,7 @@ def continue_pages(
 
 def search(
     backend: Backend,
-    addresses: Sequence[str],
+    addresses: Sequence[str] | None,
     criteria: SearchCriteria,
     *,
     limit: int,
@@ -163,12 +171,13 @@ def search(
 ) -> tuple[SearchResult, list[Harvest]]:
     """Runs the search and assembles messages, statuses, truncation and the next cursor.
 
-    Raises the mailbox's error when every searched mailbox failed (one mailbox: its error)."""
+    ``addresses`` None searches every searchable mailbox. Raises the mailbox's error when
+    every searched mailbox failed (one mailbox: its error)."""
     print_key = fingerprint(criteria.model_dump(mode="json"), limit, scope_key)
     if cursor:
         positions = decode_cursor(cursor, print_key).positions
         harvests = continue_pages(backend, positions, criteria, limit, progress)
-    elif len(addresses) == 1:
+    elif addresses is not None and len(addresses) == 1:
         address = addresses[0]
         try:
             harvests = [

@@ -69,11 +69,18 @@ def search_scope(
     params: Mapping[str, Any], config: ConnectionConfig, backend: Backend
 ) -> list[str]:
     """The mailboxes a search covers; ``all_mailboxes`` asks the backend for searchable ones."""
-    if params.get("all_mailboxes"):
-        if params.get("mailbox") or params.get("mailboxes"):
-            raise InputError("Give all_mailboxes, or mailbox / mailboxes, not both.")
+    if every_mailbox(params):
         return unique(box.address for box in backend.searchable_mailboxes())
     return mailboxes_of(params, config)
+
+
+def every_mailbox(params: Mapping[str, Any]) -> bool:
+    """Whether ``all_mailboxes`` is asked (refused beside mailbox / mailboxes)."""
+    if not params.get("all_mailboxes"):
+        return False
+    if params.get("mailbox") or params.get("mailboxes"):
+        raise InputError("Give all_mailboxes, or mailbox / mailboxes, not both.")
+    return True
 
 
 def message_ref(params: Mapping[str, Any]) -> str:

@@ -65,6 +65,22 @@ class EwsBackend:
         """EWS DeleteItem per mailbox, up to 100 ItemIds per call, a few mailboxes at once."""
         return bulk_delete.delete_many(self.transport, messages, delete_type)
 
+    def search_all(
+        self,
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """EWS GetSearchableMailboxes, then ``search_many`` over them (each address once)."""
+        seen: set[str] = set()
+        addresses = []
+        for box in self.searchable_mailboxes():
+            key = box.address.strip().lower()
+            if key and key not in seen:
+                seen.add(key)
+                addresses.append(box.address.strip())
+        return self.search_many(addresses, criteria, limit, progress)
+
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts (OAuth) and whether EWS answers: EWS GetFolder of ``mailbox``'s Inbox
         (default: the default mailbox; else the server-version probe)."""

@@ -35,6 +35,8 @@ from . import (
 )
 from .transport import EwsTransport
 
+MAX_SAME_ID_COPIES = 50  # copies of one message (same internet_message_id) in one folder
+
 
 class EwsMailbox:
     """The capabilities of one mailbox, acting as it (impersonation) or as its delegate."""
@@ -51,6 +53,18 @@ class EwsMailbox:
     def resolve(self, ref: str) -> MessageSummary:
         """EWS GetItem (after FindItem for an internet_message_id)."""
         return messages.resolve(self.transport, self.account, ref)
+
+    def resolve_in(self, ref: str, folder: str) -> tuple[MessageSummary, bool]:
+        """EWS GetItem (FindItem for an internet_message_id), then FindItem in ``folder`` for
+        the message's internet_message_id, matched by ItemId."""
+        message = self.reference(ref, resolved=True)
+        if not message.internet_message_id:
+            return message, False
+        criteria = SearchCriteria(internet_message_id=message.internet_message_id, folder=folder)
+        page = self.search(criteria, MAX_SAME_ID_COPIES)
+        if any(found.id == message.id for found in page.items):
+            return message.model_copy(update={"folder": folder}), True
+        return message, False
 
     def reference(
         self, ref: str, *, resolved: bool = False, deferred: bool = False

@@ -59,6 +59,16 @@ class GraphBackend:
         """Moves or ``permanentDelete`` through ``$batch``: 20 per call, 4 per mailbox."""
         return bulk_delete.delete_many(self.client, messages, delete_type)
 
+    def search_all(
+        self,
+        criteria: SearchCriteria,
+        limit: int,
+        progress: MailboxesDone | None = None,
+    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        """``GET /users`` pages fed into the ``$batch`` search as they arrive (no
+        ``mailboxSettings`` read: a user without a mailbox answers its search with 404)."""
+        return fanout.search_directory(self.client, self.folders, criteria, limit, progress)
+
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts and ``GET /users/{mailbox}/mailFolders/inbox`` (or ``GET /users``)."""
         info = self.session.tokens.token_info("graph")

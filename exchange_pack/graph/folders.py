@@ -119,6 +119,11 @@ class FolderDirectory:
                 ok = answer is not None and answer.ok and isinstance(answer.body, dict)
                 self._top[mailbox] = top_level(answer.body) if ok else {}
 
+    def remember(self, mailbox: str, listing: dict[str, Any] | None) -> None:
+        """Keeps a ``GET mailFolders`` answer fetched elsewhere (None: failed, stays unnamed)."""
+        with self._lock:
+            self._top[mailbox] = top_level(listing) if listing is not None else {}
+
     def resolve(self, mailbox: str, folder: str) -> str:
         """A folder given by well-known name or path (``Inbox/Phishing``) as a path segment:
         the well-known name itself, else the folder id (``GET mailFolders``/``childFolders``

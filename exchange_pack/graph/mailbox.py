@@ -48,6 +48,12 @@ class GraphMailbox:
         data = messages.get_message(self.client, self.address, ref.strip())
         return message_summary(data, self.address, None)
 
+    def resolve_in(self, ref: str, folder: str) -> tuple[MessageSummary, bool]:
+        """One ``$batch``: ``GET messages/{id}`` (or the lookup) beside ``GET
+        mailFolders/{folder}``, whose id is compared with the message's ``parentFolderId``."""
+        data, inside = messages.get_message_in(self.client, self.address, ref.strip(), folder)
+        return message_summary(data, self.address, folder if inside else None), inside
+
     def reference(
         self, ref: str, *, resolved: bool = False, deferred: bool = False
     ) -> MessageSummary:

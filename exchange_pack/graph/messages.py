@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import ByteStream, is_internet_message_id
-from ..errors import MessageNotFoundError
+from ..errors import FolderNotFoundError, MessageNotFoundError
 from .odata import literal
 from .shape import SUMMARY_FIELDS, select
-from .transport import GraphClient, graph_path, with_query
+from .transport import BatchRequest, GraphClient, graph_path, with_query
 
 
 def rest_id(item_id: str) -> str:
@@ -72,3 +72,31 @@ def find_by_internet_message_id(
 def open_mime(client: GraphClient, mailbox: str, message_id: str) -> ByteStream:
     """``GET /users/{id}/messages/{id}/$value``: the RFC 5322 MIME, streamed."""
     return client.stream(message_path(mailbox, message_id, "/$value"))
+
+
+def get_message_in(
+    client: GraphClient, mailbox: str, ref: str, folder: str
+) -> tuple[dict[str, Any], bool]:
+    """One ``$batch`` of ``GET messages/{id}`` (or the ``internetMessageId`` lookup) and
+    ``GET mailFolders/{folder}?$select=id``: the message, and whether its ``parentFolderId``
+    is that well-known folder."""
+    if is_internet_message_id(ref):
+        message_url = lookup_path(mailbox, ref, SUMMARY_FIELDS)
+    else:
+        message_url = with_query(message_path(mailbox, ref), select(SUMMARY_FIELDS))
+    folder_url = with_query(
+        graph_path("/users/{}/mailFolders/{}", mailbox, folder), {"$select": "id"}
+    )
+    message_request = BatchRequest(id="message", url=message_url)
+    folder_request = BatchRequest(id="folder", url=folder_url)
+    answers = client.batch([message_request, folder_request])
+    # The message's answer first: a message that is gone is reported as such.
+    if not answers["message"].ok:
+        raise answers["message"].error(message_request)
+    if not answers["folder"].ok:
+        raise answers["folder"].error(folder_request, not_found=FolderNotFoundError)
+    data = answers["message"].body or {}
+    if is_internet_message_id(ref):
+        data = first_found(data, mailbox, ref)
+    folder_id = (answers["folder"].body or {}).get("id")
+    return data, bool(folder_id) and data.get("parentFolderId") == folder_id

@@ -204,8 +204,11 @@ class GraphClient:
         repeatable: bool | None = None,
         not_found: type[NotFoundError] = MessageNotFoundError,
         authorize: bool = True,
+        wait_when_throttled: bool = True,
     ) -> requests.Response:
-        """One Graph call with retries; raises the mapped pack error for a failed answer."""
+        """One Graph call with retries; raises the mapped pack error for a failed answer.
+        ``wait_when_throttled=False``: a 429/503/504 is raised at once (ThrottledError with
+        its Retry-After) for a caller that schedules the retry without holding a thread."""
         method = method.upper()
         url = self.url(path, foreign_ok=not authorize)
         if repeatable is None:
@@ -246,7 +249,7 @@ class GraphClient:
                         "it may or may not have been applied.",
                         backend_code=error.backend_code,
                     )
-                wait = budget.next_wait(error.retry_after_seconds)
+                wait = budget.next_wait(error.retry_after_seconds) if wait_when_throttled else None
                 if wait is not None:
                     self._pause(wait, throttled=True)
                     continue
@@ -302,6 +305,10 @@ class GraphClient:
                 hint="Check the network path to Graph (proxy_url, TLS) and try again.",
             ) from None
         self._pause(wait, throttled=False)
+
+    def sleep(self, seconds: float) -> None:
+        """Waits on the client's clock (a test replaces it), counting nothing."""
+        self._sleep(seconds)
 
     def _pause(self, seconds: float, *, throttled: bool) -> None:
         self.session.stats.note_retry()

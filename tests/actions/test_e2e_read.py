@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pack_runner import (
 )
 
 pytestmark = pytest.mark.sandbox
+CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 
 
 def test_connection_reports_roles_and_allowed_actions(fresh_pack: PackRunner, backend: str) -> None:
@@ -187,6 +189,38 @@ def test_get_attachments_writes_hashed_files(fresh_pack: PackRunner, backend: st
     assert notice["kind"] == "item"
     assert notice["file"]["file_name"].endswith(".eml")
     assert b"Final notice: INV-20931" in Path(notice["file"]["path"]).read_bytes()
+
+
+def test_get_attachments_downloads_concurrently(fresh_pack: PackRunner, backend: str) -> None:
+    # Every request waits 500 ms in the tenant: downloads one after another would arrive at
+    # least 3 x 500 ms apart; concurrent ones arrive together.
+    latency = 0.5
+    fresh_pack.sandbox.settings(latency_ms=int(latency * 1000))
+    params = {"mailbox": "alice@contoso.com", "internet_message_id": campaign_id("alice")}
+    data = fresh_pack.run("get_attachments", params, backend).data
+    log = fresh_pack.sandbox.requests()
+    if backend == "graph":
+        downloads = [
+            e for e in log if "/attachments/" in e["path"] and e["path"].endswith("$value")
+        ]
+    else:
+        downloads = [e for e in log if e["operation"] == "GetAttachment"]
+    arrivals = sorted(entry["ts"] for entry in downloads)
+    assert len(arrivals) == len(CAMPAIGN_ATTACHMENTS)
+    assert arrivals[-1] - arrivals[0] < 2 * latency, arrivals
+    # Same files, names and digests as the serial recording of this call (tests/cassettes).
+    recorded = json.loads((CASSETTES / backend / "get_attachments.json").read_text())
+    fields = ("name", "size", "kind")
+    digests = ("file_name", "size", "sha256", "sha1", "md5")
+    assert [
+        ({k: a[k] for k in fields}, {k: a["file"][k] for k in digests}) for a in data["attachments"]
+    ] == [
+        ({k: a[k] for k in fields}, {k: a["file"][k] for k in digests})
+        for a in recorded["data"]["attachments"]
+    ]
+    for attachment in data["attachments"]:
+        content = Path(attachment["file"]["path"]).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == attachment["file"]["sha256"]
 
 
 def test_get_attachments_by_name_with_content(fresh_pack: PackRunner, backend: str) -> None:

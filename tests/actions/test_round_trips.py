@@ -80,8 +80,8 @@ CASES: list[tuple[str, dict[str, Any], str | None, bool, ByBackend, ByBackend]] 
         {"mailbox": "carol@contoso.com"},
         "carol",
         True,
-        {"graph": 3, "ews": 3},
-        {"graph": 3, "ews": 3},
+        {"graph": 2, "ews": 3},
+        {"graph": 2, "ews": 3},
     ),
     (
         "send_email",
