@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from . import edge
 from .config import SECRET_KEYS, ConnectionConfig
 from .errors import ConfigError, InputError
 from .manifest import load_schema, schema_validator
@@ -29,6 +30,7 @@ _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _MAX_LISTED = 30  # allowed values / parameter names shown in a message
+_CONFIG_HINT = "Fix the connection settings (see schemas/connection.json)."
 
 
 class ParsedArgs(BaseModel):
@@ -151,16 +153,20 @@ def _read_stdin_document(stdin: TextIO | None) -> dict[str, Any] | None:
             return None
     except (AttributeError, ValueError):
         return None
-    text = stdin.read()
+    try:
+        text = stdin.read()
+    except UnicodeDecodeError:
+        raise InputError("stdin is not UTF-8 text.") from None
     if not text.strip():
         return None
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError(
             f"stdin is not valid JSON (line {getattr(exc, 'lineno', '?')}).",
             hint='Send one JSON object: {"config": {...}, "parameters": {...}}.',
         ) from None
+    edge.check_document_depth(document, "stdin")
     if not isinstance(document, dict):
         raise InputError('stdin must hold a JSON object: {"config": {...}, "parameters": {...}}.')
     unknown = sorted(set(document) - {"config", "parameters"})
@@ -299,7 +305,7 @@ def coerce_value(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any])
         if text.startswith("["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InputError(f"{text[:40]!r} is not a valid JSON list.") from None
         else:
             parsed = [part.strip() for part in text.split(",") if part.strip()]
@@ -320,7 +326,10 @@ def coerce(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, An
         if value is None:
             continue  # SOAR engines send null for a field left empty: the same as not given
         if key in properties:
-            value = coerce_value(value, properties[key], schema)
+            try:
+                value = coerce_value(value, properties[key], schema)
+            except InputError as exc:
+                raise InputError(f"'{key}': {exc.message}", hint=exc.hint) from None
             if value is _NO_VALUE:
                 continue
         out[key] = value
@@ -412,13 +421,14 @@ def validate_config(raw: Mapping[str, Any]) -> ConnectionConfig:
     """The connection config, checked against ``schemas/connection.json`` and the model."""
     schema = load_schema("connection")
     values = coerce(raw, schema)
+    edge.check_config(values, schema, secret_keys_of(schema), _CONFIG_HINT)
     problems = schema_problems(
         schema_validator("connection"), values, "config key", secret_keys_of(schema)
     )
     if problems:
         raise ConfigError(
             "Invalid connection config: " + "; ".join(problems) + ".",
-            hint="Fix the connection settings (see schemas/connection.json).",
+            hint=_CONFIG_HINT,
         )
     try:
         return ConnectionConfig.model_validate(values)
@@ -430,7 +440,7 @@ def validate_config(raw: Mapping[str, Any]) -> ConnectionConfig:
             problems.append(f"{location}: {message}" if location else message)
         raise ConfigError(
             "Invalid connection config: " + "; ".join(problems) + ".",
-            hint="Fix the connection settings (see schemas/connection.json).",
+            hint=_CONFIG_HINT,
         ) from None
 
 
@@ -439,10 +449,9 @@ def validate_parameters(action_id: str, raw: Mapping[str, Any]) -> dict[str, Any
     name = f"{action_id}.input"
     schema = load_schema(name)
     values = coerce(raw, schema)
+    hint = f"See schemas/{action_id}.input.json for the parameters of {action_id}."
+    edge.check_parameters(values, schema, secret_keys_of(schema), hint)
     problems = schema_problems(schema_validator(name), values, "parameter", secret_keys_of(schema))
     if problems:
-        raise InputError(
-            "Invalid parameters: " + "; ".join(problems) + ".",
-            hint=f"See schemas/{action_id}.input.json for the parameters of {action_id}.",
-        )
+        raise InputError("Invalid parameters: " + "; ".join(problems) + ".", hint=hint)
     return apply_defaults(values, schema)

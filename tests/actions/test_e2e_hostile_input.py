@@ -3,10 +3,13 @@ envelope with the documented exit code (never 70), the field named, nothing sent
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from pack_runner import PackRunner
+from pack_runner import ROOT, Outcome, PackRunner, check_envelope
 
 pytestmark = pytest.mark.sandbox
 
@@ -38,3 +41,126 @@ def test_damaged_token_cache_is_set_aside(
     )
     assert second.code == 0 and second.warnings == []
     assert len(list(cache.parent.glob("tokens.json.corrupt-*"))) == 1
+
+
+# -- 2: one list item is one mailbox address ---------------------------------------------------
+INJECTED_RECIPIENTS = [
+    "x@evil.example,bob@contoso.com",
+    '"x@evil.example" <bob@contoso.com>',
+    "a b@c.com",
+    "\u0000@b.com",
+    "a@b.com\r\nBcc: x@y",
+    "bob@contoso.com;x@evil.example",
+]
+
+
+@pytest.mark.parametrize("recipient", INJECTED_RECIPIENTS)
+def test_send_email_refuses_anything_but_one_address_per_item(
+    fresh_pack: PackRunner, backend: str, recipient: str
+) -> None:
+    fresh_pack.sandbox.clear_requests()
+    outcome = fresh_pack.run(
+        "send_email",
+        {"to": ["alice@contoso.com", recipient], "subject": "s", "body": "b"},
+        backend,
+    )
+    assert outcome.code == 64, outcome.envelope
+    assert "'to[1]'" in outcome.error["message"]
+    assert outcome.envelope["meta"]["requests"] == 0
+    assert fresh_pack.sandbox.requests() == []  # nothing reached the tenant
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "params"),
+    [
+        ("send_email", "cc", {"to": ["alice@contoso.com"], "subject": "s", "body": "b"}),
+        ("send_email", "bcc", {"to": ["alice@contoso.com"], "subject": "s", "body": "b"}),
+        ("send_email", "reply_to", {"to": ["alice@contoso.com"], "subject": "s", "body": "b"}),
+        ("reply_to_email", "to", {"message_id": "AAMk", "body": "b"}),
+        ("reply_to_email", "cc", {"message_id": "AAMk", "body": "b"}),
+        ("get_out_of_office", "mailbox", {}),
+        ("copy_email", "destination_mailbox", {"message_id": "AAMk"}),
+    ],
+)
+def test_every_address_field_is_strict(
+    fresh_pack: PackRunner, backend: str, action: str, field: str, params: dict[str, object]
+) -> None:
+    hostile = "x@evil.example,bob@contoso.com"
+    value: object = hostile if field.endswith("mailbox") else [hostile]
+    outcome = fresh_pack.run(action, {**params, field: value}, backend)
+    assert outcome.code == 64, outcome.envelope
+    shown = field if field.endswith("mailbox") else f"{field}[0]"
+    assert f"'{shown}'" in outcome.error["message"]
+    assert outcome.envelope["meta"]["requests"] == 0
+
+
+# -- 4: input at fault is 64 (78 for config), never 70 ------------------------------------------
+def run_raw(pack: PackRunner, action: str, stdin: str) -> Outcome:
+    """An action process fed ``stdin`` as is (text json.dumps could not even produce)."""
+    process = subprocess.run(
+        [sys.executable, str(ROOT / "actions" / f"{action}.py")],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=pack.env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    envelope = json.loads(process.stdout)
+    check_envelope(action, process.returncode, envelope, process.stderr)
+    return Outcome(action, process.returncode, envelope, process.stderr)
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deeply_nested_stdin_is_bad_input(fresh_pack: PackRunner, backend: str, depth: int) -> None:
+    config = json.dumps(fresh_pack.config(backend))
+    nested = "[" * depth + "]" * depth
+    stdin = f'{{"config": {config}, "parameters": {{"mailbox": {nested}}}}}'
+    outcome = run_raw(fresh_pack, "get_out_of_office", stdin)
+    assert outcome.code == 64, outcome.envelope
+    assert "stdin" in outcome.error["message"]
+
+
+def test_deeply_nested_parameter_string_is_bad_input(fresh_pack: PackRunner, backend: str) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    outcome = fresh_pack.run("delete_email", {"message_ids": nested}, backend)
+    assert outcome.code == 64, outcome.envelope
+    assert "'message_ids'" in outcome.error["message"]
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "field"),
+    [
+        ("search_emails_extended", {"query": "\ud800"}, "query"),
+        ("search_emails_extended", {"query": "a\u0001b"}, "query"),
+        ("search_emails_extended", {"subject": "x\r\ny"}, "subject"),
+        ("send_email", {"to": ["alice@contoso.com"], "subject": "\ud800", "body": "b"}, "subject"),
+        (
+            "send_email",
+            {"to": ["alice@contoso.com"], "subject": "s\nBcc: x@y", "body": "b"},
+            "subject",
+        ),
+        ("send_email", {"to": ["alice@contoso.com"], "subject": "s", "body": "a\u0000b"}, "body"),
+        ("get_out_of_office", {"mailbox": "a@\u202eb.com"}, "mailbox"),
+        ("get_contacts", {"query": "a\udfffb"}, "query"),
+    ],
+)
+def test_text_that_cannot_be_sent_is_bad_input(
+    fresh_pack: PackRunner, backend: str, action: str, params: dict[str, object], field: str
+) -> None:
+    outcome = fresh_pack.run(action, params, backend)
+    assert outcome.code == 64, outcome.envelope
+    assert f"'{field}'" in outcome.error["message"]
+    assert outcome.envelope["meta"]["requests"] == 0
+    assert "\u202e" not in outcome.stderr + json.dumps(outcome.envelope, ensure_ascii=False)
+
+
+def test_missing_ca_bundle_is_a_config_error(fresh_pack: PackRunner, backend: str) -> None:
+    outcome = fresh_pack.run(
+        "get_out_of_office",
+        {"mailbox": "dave@contoso.com"},
+        backend,
+        ca_bundle="/nonexistent/ca.pem",
+    )
+    assert outcome.code == 78, outcome.envelope
+    assert "'ca_bundle'" in outcome.error["message"]
