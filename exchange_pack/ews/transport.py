@@ -58,6 +58,7 @@ TRANSIENT_WAIT_SECONDS = 1.0
 DEFAULT_VERSION = Version(build=Build(15, 1), api_version="Exchange2016")
 _AUTH_TYPES = {"oauth": OAUTH2, "ntlm": NTLM, "basic": BASIC}
 _DIAGNOSTIC_REASON = re.compile(r'reason="([^"]*)"')
+_TRANSIENT = (ews.ErrorServerBusy, ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError)
 
 
 class CountingAdapter(requests.adapters.HTTPAdapter):
@@ -183,9 +184,24 @@ class EwsTransport:
         if self.ews_config.version is None or self.ews_config.version.build is None:
             with self._lock:
                 if self.ews_config.version is None or self.ews_config.version.build is None:
-                    probed = self.call(lambda: self.protocol.version)
+                    probed = self.call(self._probe_version)
                     version_cache.save(self.session.config, probed)
         return self.ews_config.version
+
+    def _probe_version(self) -> Version:
+        """exchangelib's version guess (one ConvertId), with a busy or transient answer raised as
+        itself so that ``call`` backs off; exchangelib wraps it as "No valid version headers"."""
+        transient: BaseException
+        try:
+            return self.protocol.version
+        except ews.TransportError as exc:
+            cause = exc.__context__
+            if not isinstance(cause, _TRANSIENT):
+                raise
+            transient = cause
+        # Raised outside the handler so the error keeps its own context (a timeout behind a
+        # busy answer still reads as lost in transit).
+        raise transient
 
     def account(self, address: str) -> Account:
         """The exchangelib Account for a mailbox (no request: the endpoint is explicit)."""
@@ -228,11 +244,7 @@ class EwsTransport:
                 renewed = True
                 self._renew_token(refusal.refused)
                 continue
-            except (
-                ews.ErrorServerBusy,
-                ews.ErrorTimeoutExpired,
-                ews.ErrorInternalServerTransientError,
-            ) as exc:
+            except _TRANSIENT as exc:
                 busy = isinstance(exc, ews.ErrorServerBusy) and not _lost_in_transit(exc)
                 if not busy and not idempotent:
                     raise _ambiguous(exc) from None

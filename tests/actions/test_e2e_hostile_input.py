@@ -164,3 +164,34 @@ def test_missing_ca_bundle_is_a_config_error(fresh_pack: PackRunner, backend: st
     )
     assert outcome.code == 78, outcome.envelope
     assert "'ca_bundle'" in outcome.error["message"]
+
+
+# -- 3: the EWS version probe gets the same back-off as every request ---------------------------
+def test_cold_ews_process_waits_out_server_busy(fresh_pack: PackRunner, tmp_path: Path) -> None:
+    cache = tmp_path / "cold" / "tokens.json"  # no ews-versions.json yet: the probe is first
+    fresh_pack.sandbox.fault(path="/EWS/Exchange.asmx", throttle=0.2, count=1)
+    outcome = fresh_pack.run(
+        "get_out_of_office", {"mailbox": "dave@contoso.com"}, "ews", token_cache_path=str(cache)
+    )
+    assert outcome.code == 0, outcome.envelope
+    assert (outcome.envelope["meta"]["throttled"], outcome.envelope["meta"]["retries"]) == (1, 1)
+    ews = [r for r in fresh_pack.sandbox.requests() if r["path"] == "/EWS/Exchange.asmx"]
+    assert [r["operation"] for r in ews[:2]] == ["ConvertId", "ConvertId"]
+    assert (cache.parent / "ews-versions.json").is_file()
+
+
+def test_cold_ews_process_reports_lasting_server_busy_as_throttled(
+    fresh_pack: PackRunner, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cold" / "tokens.json"
+    fresh_pack.sandbox.fault(path="/EWS/Exchange.asmx", throttle=30, count=5)
+    outcome = fresh_pack.run(
+        "get_out_of_office",
+        {"mailbox": "dave@contoso.com"},
+        "ews",
+        token_cache_path=str(cache),
+        max_retry_wait_seconds=1,
+    )
+    assert outcome.code == 75, outcome.envelope
+    assert outcome.error["code"] == "THROTTLED"
+    assert outcome.error["retry_after_seconds"] == pytest.approx(30)
