@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError, InputError
 
@@ -34,6 +35,8 @@ _BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Parameters and config keys that may span lines; everything else goes into one header,
 # query or URL line.
 MULTILINE = frozenset({"body", "certificate_pem"})
+# URL config keys that may carry credentials (a proxy's); they are scrubbed from all output.
+USERINFO_ALLOWED = frozenset({"proxy_url"})
 
 
 def depth_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
@@ -83,6 +86,26 @@ def address_problem(address: str) -> str | None:
         return "has a local part (before the @) that is not a valid dot-atom"
     if not all(_LABEL.match(label) for label in domain.split(".")):
         return "has an invalid domain (after the @)"
+    return None
+
+
+def url_problem(url: str, userinfo_allowed: bool = False) -> str | None:
+    """Why text is not a usable http(s) URL, or None; never echoes the URL (it may hold a
+    password)."""
+    if any(c.isspace() for c in url):
+        return "is not a URL (it holds white space)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return "is not a valid URL"
+    if not parts.hostname:
+        return "is not a URL with a host name"
+    if "@" in parts.netloc and not userinfo_allowed:
+        return (
+            "holds a user name or password (user:password@); credentials are never taken "
+            "from this URL"
+        )
     return None
 
 
@@ -143,6 +166,13 @@ def check_config(
 ) -> None:
     """Raises ConfigError (exit 78) naming each config key that fails an edge check."""
     problems = value_problems(values, schema, "config key", secret_keys)
+    properties = schema.get("properties", {})
+    for key, value in values.items():
+        prop = properties.get(key)
+        if isinstance(value, str) and isinstance(prop, Mapping) and prop.get("format") == "uri":
+            issue = url_problem(value, userinfo_allowed=key in USERINFO_ALLOWED)
+            if issue:
+                problems.append(f"config key '{key}' {issue}")
     ca_bundle = values.get("ca_bundle")
     if not problems and isinstance(ca_bundle, str) and values.get("verify_tls", True) is not False:
         path = Path(ca_bundle).expanduser()

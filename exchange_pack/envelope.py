@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,8 +24,31 @@ _CREDENTIAL_PATTERNS = (
         REDACTED,
     ),
     (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
+    # The userinfo of a URL (scheme://user:password@host): a proxy's credentials, for example.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"'<>]+@"), rf"\g<1>{REDACTED}@"),
 )
 _MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
+
+
+def without_userinfo(text: str) -> str:
+    """The text with the ``user:password@`` of every URL in it replaced."""
+    return _CREDENTIAL_PATTERNS[-1][0].sub(_CREDENTIAL_PATTERNS[-1][1], text)
+
+
+def url_secrets(values: Mapping[str, Any]) -> list[str]:
+    """The userinfo and password of every URL among ``values`` (as given and percent-decoded)."""
+    found: list[str] = []
+    for value in values.values():
+        if not isinstance(value, str) or "@" not in value:
+            continue
+        try:
+            userinfo = urlsplit(value.strip()).netloc.rpartition("@")[0]
+        except ValueError:  # not a URL; validation says so, scrubbed by the pattern above
+            continue
+        if userinfo:
+            password = userinfo.partition(":")[2]
+            found += [userinfo, unquote(userinfo), password, unquote(password)]
+    return found
 
 
 class ActionResult(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from . import edge
 from .config import SECRET_KEYS, ConnectionConfig
+from .envelope import without_userinfo
 from .errors import ConfigError, InputError
 from .manifest import load_schema, schema_validator
 
@@ -357,7 +358,8 @@ def describe_error(error: ValidationError, noun: str, secret_keys: frozenset[str
     path = [str(p) for p in error.absolute_path]
     field = ".".join(path) if path else None
     secret = bool(path) and path[0] in secret_keys
-    got = "" if secret else f" (got {json.dumps(error.instance, default=str)[:80]})"
+    shown = without_userinfo(json.dumps(error.instance, default=str))
+    got = "" if secret else f" (got {shown[:80]})"
     where = f"{noun} '{field}'" if field else noun.capitalize() + "s"
     schema = error.schema if isinstance(error.schema, dict) else {}
     validator = error.validator

@@ -28,6 +28,7 @@ from .envelope import (
     failure_envelope,
     stderr_line,
     success_envelope,
+    url_secrets,
 )
 from .errors import ExchangePackError, InternalError, TransientError
 from .inputs import (
@@ -160,7 +161,7 @@ def _log_level(args: ParsedArgs, environ: Mapping[str, str]) -> str | None:
 
 
 def _known_secrets(config: Mapping[str, Any]) -> list[str]:
-    return [str(v) for k, v in config.items() if k in SECRET_KEYS and v]
+    return [str(v) for k, v in config.items() if k in SECRET_KEYS and v] + url_secrets(config)
 
 
 def _check_output(action_id: str, result: Any) -> ActionResult:

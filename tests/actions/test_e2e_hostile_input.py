@@ -195,3 +195,53 @@ def test_cold_ews_process_reports_lasting_server_busy_as_throttled(
     assert outcome.code == 75, outcome.envelope
     assert outcome.error["code"] == "THROTTLED"
     assert outcome.error["retry_after_seconds"] == pytest.approx(30)
+
+
+# -- 5: credentials in URLs are never echoed ---------------------------------------------------
+PROXY_PASSWORD = "Pr0xy~Pass.word_77"
+
+
+def without_secret(outcome: Outcome, secret: str = PROXY_PASSWORD) -> None:
+    text = json.dumps(outcome.envelope) + outcome.stderr
+    assert secret not in text and "Pr0xy%7EPass" not in text
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("proxy_url", f"http://soc:{PROXY_PASSWORD}@proxy.contoso.com:3128 x"),
+        ("proxy_url", f"ftp://soc:{PROXY_PASSWORD}@proxy.contoso.com"),
+        ("proxy_url", f"http://soc:{PROXY_PASSWORD}@proxy.contoso.com:99999"),
+        ("graph_url", f"https://soc:{PROXY_PASSWORD}@127.0.0.1"),
+        ("ews_url", f"https://soc:{PROXY_PASSWORD}@127.0.0.1/EWS/Exchange.asmx"),
+    ],
+)
+def test_url_credentials_in_a_bad_config_are_not_echoed(
+    fresh_pack: PackRunner, backend: str, key: str, url: str
+) -> None:
+    outcome = fresh_pack.run("test_connection", {}, backend, **{key: url})
+    assert outcome.code == 78, outcome.envelope
+    assert f"'{key}'" in outcome.error["message"]
+    without_secret(outcome)
+
+
+def test_proxy_credentials_are_scrubbed_from_failures_and_logs(
+    fresh_pack: PackRunner, backend: str
+) -> None:
+    config = fresh_pack.config(
+        backend, proxy_url=f"http://soc:{PROXY_PASSWORD}@127.0.0.1:9", max_retries=0
+    )
+    document = {"config": config, "parameters": {"mailbox": "dave@contoso.com"}}
+    process = subprocess.run(
+        [sys.executable, str(ROOT / "actions" / "get_out_of_office.py"), "--debug"],
+        input=json.dumps(document),
+        capture_output=True,
+        text=True,
+        env=fresh_pack.env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    envelope = json.loads(process.stdout)
+    assert process.returncode in (69, 75, 78), envelope
+    assert "DEBUG" in process.stderr  # the debug log ran through the scrubber too
+    without_secret(Outcome("get_out_of_office", process.returncode, envelope, process.stderr))
