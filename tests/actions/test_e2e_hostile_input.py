@@ -3,13 +3,21 @@ envelope with the documented exit code (never 70), the field named, nothing sent
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from pack_runner import ROOT, Outcome, PackRunner, check_envelope
+from pack_runner import (
+    CAMPAIGN_ATTACHMENTS,
+    ROOT,
+    Outcome,
+    PackRunner,
+    campaign_id,
+    check_envelope,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -245,3 +253,57 @@ def test_proxy_credentials_are_scrubbed_from_failures_and_logs(
     assert process.returncode in (69, 75, 78), envelope
     assert "DEBUG" in process.stderr  # the debug log ran through the scrubber too
     without_secret(Outcome("get_out_of_office", process.returncode, envelope, process.stderr))
+
+
+# -- 6: delete_attachments keeps a copy by default ---------------------------------------------
+def test_delete_attachments_keeps_hashed_copies_by_default(
+    fresh_pack: PackRunner, backend: str
+) -> None:
+    target = {"mailbox": "carol@contoso.com", "internet_message_id": campaign_id("carol")}
+    saved = fresh_pack.run("get_attachments", target, backend).data["attachments"]
+    before = {a["name"]: a["file"]["sha256"] for a in saved}
+    for path in fresh_pack.output_dir.iterdir():
+        path.unlink()
+    done = fresh_pack.run("delete_attachments", {**target, "all_attachments": True}, backend)
+    copies_dir = Path(done.data["copies_dir"])
+    assert copies_dir == fresh_pack.output_dir.resolve()
+    assert str(copies_dir) in done.envelope["message"]
+    removed = done.data["attachments"]
+    assert {a["status"] for a in removed} == {"deleted"}
+    assert {a["name"]: a["copy"]["sha256"] for a in removed} == before
+    for attachment in removed:
+        copy = Path(attachment["copy"]["path"])
+        assert copy.parent == copies_dir
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == attachment["copy"]["sha256"]
+    assert done.envelope["summary"]["copies_saved"] == len(CAMPAIGN_ATTACHMENTS)
+
+
+def test_delete_attachments_without_copies_only_when_asked(
+    fresh_pack: PackRunner, backend: str
+) -> None:
+    target = {"mailbox": "bob@contoso.com", "internet_message_id": campaign_id("bob")}
+    dry = fresh_pack.run(
+        "delete_attachments", {**target, "all_attachments": True, "dry_run": True}, backend
+    )
+    assert dry.data["copies_dir"] is None and not fresh_pack.output_dir.exists()
+    done = fresh_pack.run(
+        "delete_attachments",
+        {**target, "attachment_names": ["INV-20931.zip"], "save_copies": False},
+        backend,
+    )
+    assert [(a["status"], a["copy"]) for a in done.data["attachments"]] == [("deleted", None)]
+    assert done.data["copies_dir"] is None and "no copies kept" in done.envelope["message"]
+    assert not fresh_pack.output_dir.exists()
+
+
+def test_no_copy_no_removal(fresh_pack: PackRunner, backend: str, tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where output_dir should be")
+    target = {"mailbox": "bob@contoso.com", "internet_message_id": campaign_id("bob")}
+    outcome = fresh_pack.run(
+        "delete_attachments", {**target, "all_attachments": True}, backend, output_dir=str(blocked)
+    )
+    assert outcome.code == 78, outcome.envelope
+    assert "output_dir" in outcome.error["message"]
+    left = fresh_pack.run("get_attachments", target, backend).data["attachments"]
+    assert len(left) == len(CAMPAIGN_ATTACHMENTS)
