@@ -42,7 +42,7 @@ from ..errors import (
 )
 from . import version as version_cache
 from .credentials import MsalCredentials, ServiceAccountCredentials
-from .errors import PERMISSION_HINT, backoff_seconds, translate
+from .errors import PERMISSION_HINT, HttpBusyError, backoff_seconds, translate
 
 if TYPE_CHECKING:
     from ..session import Session, SessionStats
@@ -81,8 +81,8 @@ class PackRetryPolicy(FailFast):
         self.exchange_online = exchange_online
 
     def raise_response_errors(self, response: requests.Response) -> None:
-        """Maps HTTP 403 (EWS blocked), 401 with Exchange Online's diagnostics, and 429/503
-        (busy, with Retry-After) before exchangelib does."""
+        """Maps HTTP 403 (EWS blocked), 401 with Exchange Online's diagnostics, 429/503 (busy,
+        with Retry-After) before exchangelib does, and other 5xx pages to transient errors."""
         if response.status_code == 403:
             if self.exchange_online:
                 raise EwsBlockedError(
@@ -98,11 +98,17 @@ class PackRetryPolicy(FailFast):
         if response.status_code == 401 and self.exchange_online:
             raise _unauthorized(response)
         if response.status_code in (429, 503):
-            raise ews.ErrorServerBusy(
-                f"HTTP {response.status_code} from the EWS endpoint",
-                back_off=_get_retry_after(response),
-            )
-        super().raise_response_errors(response)
+            raise HttpBusyError(response.status_code, back_off=_get_retry_after(response))
+        try:
+            super().raise_response_errors(response)
+        except ews.MalformedResponseError:
+            # exchangelib's "Unknown failure" for a 5xx page (502, 504, a bare 500): transient,
+            # as on Graph; a state-changing request is then not repeated (AmbiguousOutcomeError).
+            if response.status_code >= 500:
+                raise ews.ErrorInternalServerTransientError(
+                    f"HTTP {response.status_code} from the EWS endpoint"
+                ) from None
+            raise
 
 
 class PackProtocol(Protocol):
@@ -249,7 +255,8 @@ class EwsTransport:
                 if not busy and not idempotent:
                     raise _ambiguous(exc) from None
                 if busy:
-                    delay = backoff_seconds(exc) or TRANSIENT_WAIT_SECONDS  # type: ignore[arg-type]
+                    named = backoff_seconds(exc)  # type: ignore[arg-type]
+                    delay = named or TRANSIENT_WAIT_SECONDS * 2**attempt
                 else:
                     delay = TRANSIENT_WAIT_SECONDS * 2**attempt
                 if attempt >= config.max_retries or waited + delay > config.max_retry_wait_seconds:

@@ -307,3 +307,35 @@ def test_no_copy_no_removal(fresh_pack: PackRunner, backend: str, tmp_path: Path
     assert "output_dir" in outcome.error["message"]
     left = fresh_pack.run("get_attachments", target, backend).data["attachments"]
     assert len(left) == len(CAMPAIGN_ATTACHMENTS)
+
+
+# -- 7: one exit code per fault, whatever the backend ------------------------------------------
+FAULT_PATHS = {"graph": "^/v1.0/", "ews": "^/EWS/Exchange.asmx$"}
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retry_after"),
+    [(503, {"Retry-After": "1"}, 1.0), (503, {}, None), (502, {}, None), (504, {}, None)],
+    ids=["503-retry-after", "503", "502", "504"],
+)
+def test_lasting_server_failure_is_transient_on_both_backends(
+    fresh_pack: PackRunner,
+    backend: str,
+    tmp_path: Path,
+    status: int,
+    headers: dict[str, str],
+    retry_after: float | None,
+) -> None:
+    fresh_pack.sandbox.fault(path=FAULT_PATHS[backend], status=status, headers=headers, count=50)
+    outcome = fresh_pack.run(
+        "get_out_of_office",
+        {"mailbox": "dave@contoso.com"},
+        backend,
+        token_cache_path=str(tmp_path / "tokens.json"),
+        max_retries=1,
+        max_retry_wait_seconds=2,
+    )
+    assert outcome.code == 75, outcome.envelope
+    assert outcome.error["code"] == "TRANSIENT" and outcome.error["retryable"] is True
+    assert outcome.error.get("retry_after_seconds") == retry_after
+    assert outcome.envelope["meta"]["retries"] == 1
