@@ -3,10 +3,12 @@ envelope with the documented exit code (never 70), the field named, nothing sent
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,10 @@ from pack_runner import (
     campaign_id,
     check_envelope,
 )
+
+from exchange_pack.config import ConnectionConfig
+from exchange_pack.graph import GraphClient
+from exchange_pack.session import Session
 
 pytestmark = pytest.mark.sandbox
 
@@ -339,3 +345,51 @@ def test_lasting_server_failure_is_transient_on_both_backends(
     assert outcome.error["code"] == "TRANSIENT" and outcome.error["retryable"] is True
     assert outcome.error.get("retry_after_seconds") == retry_after
     assert outcome.envelope["meta"]["retries"] == 1
+
+
+# -- 8: no saved file name reads as an option --------------------------------------------------
+DASH_ID = "<dash-names@attacker.example>"
+DASH_NAMES = ["-rf", "-rf", "--help", ".-x", " -n", "..-rf", "-"]
+
+
+def import_dash_message(pack: PackRunner) -> None:
+    """alice gets a mail whose subject and attachment names begin with dashes (Graph import)."""
+    message = EmailMessage()
+    message["From"] = "attacker@attacker.example"
+    message["To"] = "alice@contoso.com"
+    message["Subject"] = "-rf --no-preserve-root"
+    message["Message-ID"] = DASH_ID
+    message.set_content("See attached.")
+    for index, name in enumerate(DASH_NAMES):
+        message.add_attachment(
+            f"part {index}".encode(), "application", "octet-stream", filename=name
+        )
+    config = ConnectionConfig.model_validate(pack.config("graph"))
+    with Session(config) as session:
+        GraphClient(session).request(
+            "POST",
+            "/users/alice@contoso.com/messages",
+            data=base64.b64encode(message.as_bytes()),
+            headers={"Content-Type": "text/plain"},
+        ).close()
+
+
+def test_saved_names_never_begin_with_a_dash_or_dot(
+    fresh_pack: PackRunner, backend: str, tmp_path: Path
+) -> None:
+    import_dash_message(fresh_pack)
+    target = {"mailbox": "alice@contoso.com", "internet_message_id": DASH_ID}
+    output = tmp_path / "out"
+    saved = fresh_pack.run("get_attachments", target, backend, output_dir=str(output))
+    assert len(saved.data["attachments"]) == len(DASH_NAMES)
+    eml = fresh_pack.run("download_mail_as_eml", target, backend, output_dir=str(output))
+    assert eml.code == 0, eml.envelope
+    removed = fresh_pack.run(
+        "delete_attachments", {**target, "all_attachments": True}, backend, output_dir=str(output)
+    )
+    assert {a["status"] for a in removed.data["attachments"]} == {"deleted"}
+    written = sorted(p.name for p in output.iterdir())
+    assert len(written) == 2 * len(DASH_NAMES) + 1
+    for name in written:
+        assert not name.startswith(("-", ".", " ")), written
+    assert "_-rf" in written and "_-rf (2)" in written
