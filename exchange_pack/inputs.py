@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from . import edge
 from .config import SECRET_KEYS, ConnectionConfig
-from .envelope import without_userinfo
+from .envelope import url_secrets, without_userinfo
 from .errors import ConfigError, InputError
 from .manifest import load_schema, schema_validator
 
@@ -97,12 +97,16 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
     return ParsedArgs(values=values, config_file=config_file, log_level=log_level, help=wants_help)
 
 
-def _refuse_secret_flags(names: Sequence[str]) -> None:
-    secret = sorted(set(names) & SECRET_KEYS)
+def _refuse_secret_flags(values: Mapping[str, str | list[str]]) -> None:
+    with_userinfo = [
+        k for k, v in values.items() if url_secrets({k: v} if isinstance(v, str) else {})
+    ]
+    secret = sorted(set(values) & SECRET_KEYS) + with_userinfo
     if secret:
         key = secret[0]
+        what = "is a secret" if key in SECRET_KEYS else "holds a secret (user:password@)"
         raise InputError(
-            f"--{key} is a secret and is not accepted as a command-line flag "
+            f"--{key} {what} and is not accepted as a command-line flag "
             "(the process list shows flags to every user).",
             hint=f"Pass {key} on stdin, in the environment ({key} or {ENV_PREFIX}{key.upper()}) "
             "or in the --config file.",
@@ -187,7 +191,7 @@ def read_input(
 ) -> RawInput:
     """Config and parameters from stdin JSON, else from flags, environment and config file."""
     document = _read_stdin_document(stdin)
-    _refuse_secret_flags(list(args.values))
+    _refuse_secret_flags(args.values)
     keys = set(config_keys())
     # A flag is a parameter, or a non-secret config key the action has no parameter for.
     flag_config = {k: v for k, v in args.values.items() if k in keys and k not in parameter_names}

@@ -6,6 +6,8 @@ import pytest
 
 from exchange_pack.edge import address_problem, depth_problem, text_problem, url_problem
 from exchange_pack.envelope import REDACTED, Scrubber, url_secrets
+from exchange_pack.errors import InputError
+from exchange_pack.inputs import parse_argv, read_input
 
 
 @pytest.mark.parametrize(
@@ -113,3 +115,11 @@ def test_url_secrets_include_the_decoded_password() -> None:
     assert {"soc:S3cret%21", "S3cret%21", "S3cret!"} <= set(secrets)
     scrubber = Scrubber(secrets)
     assert "S3cret" not in scrubber.text("password was S3cret! and soc:S3cret%21")
+
+
+def test_url_credentials_are_refused_as_flags() -> None:
+    args = parse_argv(["--proxy_url", "http://soc:S3cret%21@proxy:3128", "--mailbox", "a@b.com"])
+    with pytest.raises(InputError) as caught:
+        read_input(args, None, {}, {"mailbox"})
+    assert "--proxy_url" in caught.value.message
+    assert "S3cret" not in caught.value.message + (caught.value.hint or "")
