@@ -25,7 +25,8 @@ _CREDENTIAL_PATTERNS = (
     ),
     (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
     # The userinfo of a URL (scheme://user:password@host): a proxy's credentials, for example.
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"'<>]+@"), rf"\g<1>{REDACTED}@"),
+    # Anchored on "://" alone: "-1http://u:p@h" or "xhttps://u:p@h" must not slip through.
+    (re.compile(r"(://)[^/?#@\s\"<>\\]+@"), rf"\g<1>{REDACTED}@"),
 )
 _MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
 

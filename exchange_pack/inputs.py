@@ -282,6 +282,8 @@ def coerce_value(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any])
     """A string turned into the schema's type when it unambiguously is one; else unchanged."""
     schema = resolve_ref(schema, root)
     types = _types(schema, root)
+    if isinstance(value, float) and value.is_integer() and "number" not in types:
+        return int(value) if "integer" in types else value  # JSON's 5.0 for an integer: 5
     if isinstance(value, list) and "array" in types:
         items = _items_schema(schema, root)
         return [coerce_value(v, items, root) for v in value]

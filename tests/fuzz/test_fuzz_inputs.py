@@ -67,6 +67,7 @@ HOSTILE = [
     "\U0001f600" * 50,
     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
     "http://user:" + URL_PASSWORD + "@proxy.contoso.com:3128",
+    "-1http://user:" + URL_PASSWORD + "@proxy.contoso.com:3128",
 ]
 hostile_text = st.one_of(
     st.sampled_from(HOSTILE),
@@ -100,6 +101,7 @@ def value_strategy(prop: dict[str, Any]) -> st.SearchStrategy[Any]:
             st.integers(),
             st.floats(allow_nan=True, allow_infinity=True),
             st.integers(min_value=low, max_value=high).map(str),
+            st.integers(min_value=low, max_value=high).map(float),
         ]
     if kind == "string" and prop.get("format") == "email":
         choices.append(st.emails())

@@ -7,7 +7,7 @@ import pytest
 from exchange_pack.edge import address_problem, depth_problem, text_problem, url_problem
 from exchange_pack.envelope import REDACTED, Scrubber, url_secrets
 from exchange_pack.errors import InputError
-from exchange_pack.inputs import parse_argv, read_input
+from exchange_pack.inputs import parse_argv, read_input, validate_parameters
 
 
 @pytest.mark.parametrize(
@@ -108,6 +108,8 @@ def test_scrubber_removes_url_userinfo_everywhere() -> None:
     assert "S3cret" not in scrubbed
     assert f"http://{REDACTED}@proxy:3128" in scrubbed
     assert "https://graph/users/a@b.com" in scrubbed  # an address in a path is no userinfo
+    glued = scrubber.text('"-1http://user:Pa\'ss~9@proxy:3128" and xhttps://u:Pw@h')
+    assert "Pa'ss" not in glued and "Pw" not in glued
 
 
 def test_url_secrets_include_the_decoded_password() -> None:
@@ -123,3 +125,9 @@ def test_url_credentials_are_refused_as_flags() -> None:
         read_input(args, None, {}, {"mailbox"})
     assert "--proxy_url" in caught.value.message
     assert "S3cret" not in caught.value.message + (caught.value.hint or "")
+
+
+def test_integral_float_for_an_integer_is_an_integer() -> None:
+    assert validate_parameters("get_searchable_mailboxes", {"limit": 1000.0})["limit"] == 1000
+    with pytest.raises(InputError):
+        validate_parameters("get_searchable_mailboxes", {"limit": 10.5})
