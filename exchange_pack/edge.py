@@ -176,8 +176,8 @@ def check_config(
     ca_bundle = values.get("ca_bundle")
     if not problems and isinstance(ca_bundle, str) and values.get("verify_tls", True) is not False:
         path = Path(ca_bundle).expanduser()
-        if not path.is_file():
-            problems.append(f"config key 'ca_bundle' names no readable file ({_shown(ca_bundle)})")
+        if not path.exists():  # a bundle file, or a folder of hashed certificates (c_rehash)
+            problems.append(f"config key 'ca_bundle' names no file or folder ({_shown(ca_bundle)})")
     if problems:
         raise ConfigError("Invalid connection config: " + "; ".join(problems) + ".", hint=hint)
 
