@@ -273,12 +273,19 @@ CONFIG_KEYS = load_schema("connection").get("properties", {})
 
 @pytest.mark.parametrize("action_id", ["test_connection", "send_email"])
 def test_generated_config_keeps_the_contract_and_its_secrets(
-    action_id: str, config: dict[str, Any]
+    action_id: str, config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Files the pack may write (token cache and its lock, output) stay in this test's folder.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     changes = st.fixed_dictionaries(
         {},
         optional={
             **{key: value_strategy(prop) for key, prop in CONFIG_KEYS.items()},
+            "token_cache_path": st.sampled_from(
+                ["none", "", str(tmp_path / "cache" / "tokens.json"), "relative/tokens.json"]
+            ),
+            "output_dir": st.sampled_from([str(tmp_path / "out"), "relative-out"]),
             "proxy_url": st.sampled_from(
                 [
                     f"http://soc:{URL_PASSWORD}@127.0.0.1:{config['graph_url'].rsplit(':', 1)[1]}",
