@@ -126,12 +126,18 @@ CASES: tuple[Case, ...] = (
         "delete_attachments",
         {"mailbox": "bob@contoso.com", "attachment_names": ["remittance.html"]},
         Minimum(
-            2,
-            "GET message $expand=attachments (names) + DELETE attachments/{id}",
-            2,
-            "the $filter lookup with $expand=attachments + DELETE attachments/{id}",
+            3,
+            "GET message $expand=attachments (names) + streamed $value (the copy kept) + "
+            "DELETE attachments/{id}",
+            3,
+            "the $filter lookup with $expand=attachments + streamed $value (the copy kept) + "
+            "DELETE attachments/{id}",
         ),
-        Minimum(2, "GetItem (ref fields + attachment list) + DeleteAttachment"),
+        Minimum(
+            3,
+            "GetItem (ref fields + attachment list) + GetAttachment (the copy kept) + "
+            "DeleteAttachment",
+        ),
         target_user="bob",
         writes=True,
     ),

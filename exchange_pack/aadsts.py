@@ -166,7 +166,12 @@ def error_from_transport(
     if isinstance(exc, MsalServiceError):  # msal's raise_for_status on a non-JSON error answer
         status = _HTTP_STATUS.search(str(exc))
         code = f"HTTP{status.group(1)}" if status else "MsalServiceError"
-        return ServiceUnavailableError(
+        failing = (
+            TransientError
+            if status and status.group(1).startswith("5")
+            else (ServiceUnavailableError)
+        )
+        return failing(
             f"The sign-in endpoint {host} answered with an error ({code}).",
             hint="Microsoft's sign-in service is failing; retry later.",
             backend_code=code,
@@ -190,7 +195,8 @@ def error_from_transport(
         )
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
-        return ServiceUnavailableError(
+        failing = TransientError if status >= 500 else ServiceUnavailableError
+        return failing(
             f"The sign-in endpoint {host} answered HTTP {status}.",
             hint="Microsoft's sign-in service is failing; retry later.",
             backend_code=f"HTTP{status}",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +25,9 @@ _CREDENTIAL_PATTERNS = (
         REDACTED,
     ),
     (re.compile(r"(?i)((?:client_secret|client_assertion|password)=)[^&\s]+"), rf"\g<1>{REDACTED}"),
+    # The userinfo of a URL (scheme://user:password@host): a proxy's credentials, for example.
+    # Anchored on "://" alone: "-1http://u:p@h" or "xhttps://u:p@h" must not slip through.
+    (re.compile(r"(://)[^/?#@\s\"<>\\]+@"), rf"\g<1>{REDACTED}@"),
 )
 # Text no pattern above can match lacks all of these: one search screens a string in place of
 # four substitutions (an envelope holds tens of thousands of strings at max_results 10,000).
@@ -42,6 +46,27 @@ def _own_sentences() -> re.Pattern[str]:
     sentences |= {v for k, v in vars(hints).items() if k.isupper() and isinstance(v, str)}
     alternatives = "|".join(re.escape(s) for s in sorted(sentences, key=len, reverse=True))
     return re.compile(f"({alternatives})")
+
+
+def without_userinfo(text: str) -> str:
+    """The text with the ``user:password@`` of every URL in it replaced."""
+    return _CREDENTIAL_PATTERNS[-1][0].sub(_CREDENTIAL_PATTERNS[-1][1], text)
+
+
+def url_secrets(values: Mapping[str, Any]) -> list[str]:
+    """The userinfo and password of every URL among ``values`` (as given and percent-decoded)."""
+    found: list[str] = []
+    for value in values.values():
+        if not isinstance(value, str) or "@" not in value:
+            continue
+        try:
+            userinfo = urlsplit(value.strip()).netloc.rpartition("@")[0]
+        except ValueError:  # not a URL; validation says so, scrubbed by the pattern above
+            continue
+        if userinfo:
+            password = userinfo.partition(":")[2]
+            found += [userinfo, unquote(userinfo), password, unquote(password)]
+    return found
 
 
 class ActionResult(BaseModel):

@@ -18,7 +18,9 @@ from jsonschema import Draft202012Validator, ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from . import edge
 from .config import SECRET_KEYS, ConnectionConfig
+from .envelope import url_secrets, without_userinfo
 from .errors import ConfigError, InputError
 from .manifest import load_schema, schema_validator
 
@@ -34,6 +36,7 @@ SOURCE_FLAG = "flag"
 SOURCE_ENV = "environment"
 SOURCE_PREFIXED_ENV = "environment (EXCHANGE_ prefix)"
 PRECEDENCE = ("stdin JSON", "--flags", "environment variables")
+_CONFIG_HINT = "Fix the connection settings (see schemas/connection.json)."
 
 
 class ParsedArgs(BaseModel):
@@ -110,12 +113,16 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
     )
 
 
-def _refuse_secret_flags(names: Sequence[str]) -> None:
-    secret = sorted(set(names) & SECRET_KEYS)
+def _refuse_secret_flags(values: Mapping[str, str | list[str]]) -> None:
+    with_userinfo = [
+        k for k, v in values.items() if url_secrets({k: v} if isinstance(v, str) else {})
+    ]
+    secret = sorted(set(values) & SECRET_KEYS) + with_userinfo
     if secret:
         key = secret[0]
+        what = "is a secret" if key in SECRET_KEYS else "holds a secret (user:password@)"
         raise InputError(
-            f"--{key} is a secret and is not accepted as a command-line flag "
+            f"--{key} {what} and is not accepted as a command-line flag "
             "(the process list shows flags to every user).",
             hint=f"Pass {key} on stdin, in the environment ({key} or {ENV_PREFIX}{key.upper()}) "
             "or in the --config file.",
@@ -172,16 +179,20 @@ def _read_stdin_document(stdin: TextIO | None) -> dict[str, Any] | None:
             return None
     except (AttributeError, ValueError):
         return None
-    text = stdin.read()
+    try:
+        text = stdin.read()
+    except UnicodeDecodeError:
+        raise InputError("stdin is not UTF-8 text.") from None
     if not text.strip():
         return None
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError(
             f"stdin is not valid JSON (line {getattr(exc, 'lineno', '?')}).",
             hint='Send one JSON object: {"config": {...}, "parameters": {...}}.',
         ) from None
+    edge.check_document_depth(document, "stdin")
     if not isinstance(document, dict):
         raise InputError('stdin must hold a JSON object: {"config": {...}, "parameters": {...}}.')
     unknown = sorted(set(document) - {"config", "parameters"})
@@ -257,7 +268,7 @@ def read_input(
     and non-secret ``--flags``. A key given two ways with different values is refused.
     """
     document = _read_stdin_document(stdin)
-    _refuse_secret_flags(list(args.values))
+    _refuse_secret_flags(args.values)
     schema = load_schema(f"{action_id}.input")
     parameter_names = set(schema.get("properties", {}))
     keys = set(config_keys())
@@ -363,6 +374,8 @@ def coerce_value(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any])
     """A string turned into the schema's type when it unambiguously is one; else unchanged."""
     schema = resolve_ref(schema, root)
     types = _types(schema, root)
+    if isinstance(value, float) and value.is_integer() and "number" not in types:
+        return int(value) if "integer" in types else value  # JSON's 5.0 for an integer: 5
     if isinstance(value, list) and "array" in types:
         items = _items_schema(schema, root)
         return [coerce_value(v, items, root) for v in value]
@@ -391,7 +404,7 @@ def coerce_value(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any])
         if text.startswith("["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InputError(f"{text[:40]!r} is not a valid JSON list.") from None
         else:
             parsed = [part.strip() for part in text.split(",") if part.strip()]
@@ -412,7 +425,10 @@ def coerce(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, An
         if value is None:
             continue  # SOAR engines send null for a field left empty: the same as not given
         if key in properties:
-            value = coerce_value(value, properties[key], schema)
+            try:
+                value = coerce_value(value, properties[key], schema)
+            except InputError as exc:
+                raise InputError(f"'{key}': {exc.message}", hint=exc.hint) from None
             if value is _NO_VALUE:
                 continue
         out[key] = value
@@ -440,7 +456,8 @@ def describe_error(error: ValidationError, noun: str, secret_keys: frozenset[str
     path = [str(p) for p in error.absolute_path]
     field = ".".join(path) if path else None
     secret = bool(path) and path[0] in secret_keys
-    got = "" if secret else f" (got {json.dumps(error.instance, default=str)[:80]})"
+    shown = without_userinfo(json.dumps(error.instance, default=str))
+    got = "" if secret else f" (got {shown[:80]})"
     where = f"{noun} '{field}'" if field else noun.capitalize() + "s"
     schema = error.schema if isinstance(error.schema, dict) else {}
     validator = error.validator
@@ -504,13 +521,14 @@ def validate_config(raw: Mapping[str, Any]) -> ConnectionConfig:
     """The connection config, checked against ``schemas/connection.json`` and the model."""
     schema = load_schema("connection")
     values = coerce(raw, schema)
+    edge.check_config(values, schema, secret_keys_of(schema), _CONFIG_HINT)
     problems = schema_problems(
         schema_validator("connection"), values, "config key", secret_keys_of(schema)
     )
     if problems:
         raise ConfigError(
             "Invalid connection config: " + "; ".join(problems) + ".",
-            hint="Fix the connection settings (see schemas/connection.json).",
+            hint=_CONFIG_HINT,
         )
     try:
         return ConnectionConfig.model_validate(values)
@@ -522,7 +540,7 @@ def validate_config(raw: Mapping[str, Any]) -> ConnectionConfig:
             problems.append(f"{location}: {message}" if location else message)
         raise ConfigError(
             "Invalid connection config: " + "; ".join(problems) + ".",
-            hint="Fix the connection settings (see schemas/connection.json).",
+            hint=_CONFIG_HINT,
         ) from None
 
 
@@ -531,10 +549,9 @@ def validate_parameters(action_id: str, raw: Mapping[str, Any]) -> dict[str, Any
     name = f"{action_id}.input"
     schema = load_schema(name)
     values = coerce(raw, schema)
+    hint = f"See schemas/{action_id}.input.json for the parameters of {action_id}."
+    edge.check_parameters(values, schema, secret_keys_of(schema), hint)
     problems = schema_problems(schema_validator(name), values, "parameter", secret_keys_of(schema))
     if problems:
-        raise InputError(
-            "Invalid parameters: " + "; ".join(problems) + ".",
-            hint=f"See schemas/{action_id}.input.json for the parameters of {action_id}.",
-        )
+        raise InputError("Invalid parameters: " + "; ".join(problems) + ".", hint=hint)
     return apply_defaults(values, schema)

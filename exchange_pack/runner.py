@@ -27,6 +27,7 @@ from .envelope import (
     failure_envelope,
     stderr_line,
     success_envelope,
+    url_secrets,
 )
 from .errors import ConfigError, ExchangePackError, InputError, InternalError, TransientError
 from .inputs import RawInput, merge_parameter_sources, validate_config, validate_parameters
@@ -114,7 +115,7 @@ def _logging_to(stream: TextIO | None, level: str | None, scrubber: Scrubber) ->
 
 
 def _known_secrets(config: Mapping[str, Any]) -> list[str]:
-    return [str(v) for k, v in config.items() if k in SECRET_KEYS and v]
+    return [str(v) for k, v in config.items() if k in SECRET_KEYS and v] + url_secrets(config)
 
 
 def _check_output(action_id: str, result: Any) -> ActionResult:

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,6 +35,8 @@ DISABLED = "none"
 # answers from the sign-in authority's discovery documents (see discovery_cache).
 CREDENTIALS_KEY = "ExchangePackCredentials"
 DISCOVERY_KEY = "ExchangePackDiscovery"
+# msal's time stamps, stored as text and read with int().
+_NUMERIC_FIELDS = frozenset({"cached_at", "expires_on", "extended_expires_on", "refresh_on"})
 
 
 def token_fingerprint(access_token: str) -> str:
@@ -115,27 +118,64 @@ class PersistentTokenCache:
     def _load(self) -> None:
         assert self.path is not None
         try:
-            state = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return
         except OSError as exc:
             self._warn(f"Token cache {self.path} unreadable ({exc.strerror}); starting empty.")
             return
         try:
-            document = json.loads(state)
-            if not isinstance(document, dict):
-                raise ValueError("not a JSON object")
+            document = json.loads(raw.decode("utf-8"))
+            problem = _damage(document)
+            if problem:
+                raise ValueError(problem)
             credentials = document.pop(CREDENTIALS_KEY, {})
             self._credentials = credentials if isinstance(credentials, dict) else {}
             self.http_cache.merge_json(document.pop(DISCOVERY_KEY, None))
             self.cache.deserialize(json.dumps(document))
-        except ValueError:
-            self._warn(f"Token cache {self.path} is corrupt; it will be rewritten.")
-            self.cache.deserialize("{}")
-            self.cache.has_state_changed = True
+            self._probe()
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+            self._set_aside(raw, exc)
             return
         if self._credentials.get(self.client_id) != self.credential_key:
             self._forget_app_tokens()
+
+    def _probe(self) -> None:
+        """Reads every cached entry as msal will, so a damaged one fails here, not mid-action."""
+        for kind in (
+            msal.TokenCache.CredentialType.ACCESS_TOKEN,
+            msal.TokenCache.CredentialType.REFRESH_TOKEN,
+            msal.TokenCache.CredentialType.ACCOUNT,
+            msal.TokenCache.CredentialType.ID_TOKEN,
+        ):
+            for _ in self.cache.search(kind, query={"client_id": self.client_id}):
+                pass
+
+    def _set_aside(self, raw: bytes, exc: BaseException) -> None:
+        """Renames a damaged file (kept for a look) and starts with an empty cache."""
+        assert self.path is not None
+        self.cache = msal.SerializableTokenCache()
+        self.cache.deserialize("{}")
+        self.cache.has_state_changed = True
+        self._credentials = {}
+        if not raw.strip():
+            self._warn(f"Token cache {self.path} was empty (corrupt); it will be rewritten.")
+            return
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
+        reason = type(exc).__name__
+        try:
+            os.replace(self.path, aside)
+        except OSError as err:
+            self._warn(
+                f"Token cache {self.path} is corrupt ({reason}) and could not be set aside "
+                f"({err.strerror}); it will be rewritten."
+            )
+            return
+        self._warn(
+            f"Token cache {self.path} is corrupt ({reason}); set aside as {aside.name} and a "
+            "new token is fetched."
+        )
 
     def forget_access_token(self, scope: str, fingerprint: str | None = None) -> None:
         """Drops this app's cached access token for ``scope`` (only the one with ``fingerprint``
@@ -173,3 +213,23 @@ class PersistentTokenCache:
             with contextlib.suppress(OSError):
                 temp.unlink()
             self._warn(f"Token cache {self.path} not written ({exc.strerror}).")
+
+
+def _damage(document: object) -> str | None:
+    """Why a parsed cache file is not msal's layout (plus this module's keys), or None."""
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    for section, entries in document.items():
+        if section in (CREDENTIALS_KEY, DISCOVERY_KEY):
+            continue
+        if not isinstance(entries, dict):
+            return f"{section} is not an object"
+        for entry in entries.values():
+            if not isinstance(entry, dict):
+                return f"an entry of {section} is not an object"
+            if not all(isinstance(v, (str, type(None))) for v in entry.values()):
+                return f"an entry of {section} holds a non-text value"
+            for stamp in _NUMERIC_FIELDS & set(entry):
+                if not str(entry[stamp]).isdigit():
+                    return f"an entry of {section} has a malformed {stamp}"
+    return None

@@ -9,8 +9,8 @@ from functools import partial
 from pathlib import Path
 
 from ..backend import MailboxBackend
-from ..errors import AttachmentNotFoundError, InputError
-from ..models import AttachmentInfo, MessageRef, SavedAttachment
+from ..errors import AttachmentNotFoundError, ConfigError, InputError
+from ..models import AttachmentInfo, FileDigest, MessageRef, SavedAttachment
 from . import Warn
 from .files import INLINE_CONTENT_LIMIT, FileTooLargeError, OutputFolder, discard
 
@@ -172,3 +172,19 @@ def _download_all(downloads: list[_Download], run: Callable[[_Download], SavedAt
 
 def _too_large(size: int, limit: int) -> str:
     return f"larger than max_size_bytes ({size} > {limit} bytes); not downloaded"
+
+
+def keep_copy(
+    mailbox: MailboxBackend, message: MessageRef, attachment: AttachmentInfo, folder: OutputFolder
+) -> FileDigest:
+    """Saves one attachment (an attached message as ``.eml``) before it is removed."""
+    extension = ".eml" if attachment.kind == "item" else None
+    try:
+        with mailbox.open_attachment(message, attachment) as chunks:
+            return folder.write(attachment.name, chunks, extension=extension)
+    except OSError as exc:
+        raise ConfigError(
+            f"{attachment.name}: not removed, its copy could not be written in {folder.root} "
+            f"({exc.strerror}).",
+            hint="Give output_dir room and write access, or set save_copies to false.",
+        ) from None

@@ -2,7 +2,8 @@
 
 A name taken from a mail (attachment name, subject) is hostile until cleaned: it cannot carry a
 path out of the folder (``../../etc/passwd``), a NUL or control character, a Windows-reserved
-device name, a leading dot, or more than ``MAX_NAME_BYTES`` bytes of UTF-8.
+device name, a leading dot, a leading dash (``-rf`` becomes ``_-rf``: a shell would read it as
+options), or more than ``MAX_NAME_BYTES`` bytes of UTF-8.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def safe_file_name(name: str | None, fallback: str = "attachment") -> str:
     text = unicodedata.normalize("NFC", name or "")
     parts = [p for p in _SEPARATORS.split(text) if p.strip() not in ("", ".", "..")]
     text = _UNSAFE_CHARS.sub("_", "_".join(parts))
-    text = text.strip(" ").lstrip(".").rstrip(". ")
+    text = text.strip(" ").lstrip(". ").rstrip(". ")
     if not text:
         text = fallback
+    if text.startswith("-"):  # a shell or script would take "-rf" for options
+        text = f"_{text}"
     if text.split(".", 1)[0].upper().rstrip(" ") in _WINDOWS_RESERVED:
         text = f"_{text}"
     return _fit(text, MAX_NAME_BYTES)

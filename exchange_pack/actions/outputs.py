@@ -110,11 +110,13 @@ class CopyResult(Model):
 class AttachmentRemoval(AttachmentInfo):
     status: Literal["deleted", "would_delete", "failed"]
     error: str | None = None
+    copy_: FileDigest | None = Field(default=None, alias="copy")
 
 
 class DeleteAttachmentsResult(Model):
     message: MessageRef
     dry_run: bool
+    copies_dir: str | None
     attachments: list[AttachmentRemoval]
 
 

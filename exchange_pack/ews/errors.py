@@ -39,6 +39,17 @@ PERMISSION_HINT = (
 T = TypeVar("T")
 _SUGGESTED_BACKOFF = re.compile(r"backoff time (\d+) ?ms", re.IGNORECASE)
 
+
+class HttpBusyError(ews.ErrorServerBusy):
+    """An HTTP 429 or 503 from the EWS endpoint (not a SOAP ErrorServerBusy): backed off like
+    one; after the retries a 503 is a transient failure, as on Graph, and 429 throttling."""
+
+    def __init__(self, status: int, back_off: float | None) -> None:
+        super().__init__(f"HTTP {status} from the EWS endpoint", back_off=back_off)
+        self.status = status
+        self.requested = back_off  # exchangelib fills back_off with its own default wait
+
+
 # ResponseCode -> (pack error class, hint). Subclasses of a listed class map like it.
 _BY_CODE: dict[type[Exception], tuple[type[ExchangePackError], str | None]] = {
     ews.ErrorItemNotFound: (MessageNotFoundError, hints.MESSAGE_NOT_FOUND),
@@ -78,6 +89,8 @@ _BY_CODE: dict[type[Exception], tuple[type[ExchangePackError], str | None]] = {
 
 def backoff_seconds(error: ews.ErrorServerBusy) -> float | None:
     """BackOffMilliseconds of a SOAP fault, or the "Suggested backoff time" in the message text."""
+    if isinstance(error, HttpBusyError):
+        return error.requested
     match = _SUGGESTED_BACKOFF.search(str(error))
     if match:
         return int(match.group(1)) / 1000.0
@@ -90,6 +103,12 @@ def translate(error: Exception, *, mailbox: str | None = None) -> ExchangePackEr
         return error
     code = type(error).__name__
     text = _message(error)
+    if isinstance(error, HttpBusyError) and error.status != 429:
+        return TransientError(
+            f"The EWS endpoint is unavailable for now (HTTP {error.status}).",
+            backend_code=f"HTTP {error.status}",
+            retry_after_seconds=backoff_seconds(error),
+        )
     if isinstance(error, ews.ErrorServerBusy):
         return ThrottledError(
             f"EWS is throttling the app: {text}",

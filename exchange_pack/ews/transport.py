@@ -42,7 +42,7 @@ from ..errors import (
 )
 from . import version as version_cache
 from .credentials import MsalCredentials, ServiceAccountCredentials
-from .errors import PERMISSION_HINT, backoff_seconds, translate
+from .errors import PERMISSION_HINT, HttpBusyError, backoff_seconds, translate
 
 if TYPE_CHECKING:
     from ..session import Session, SessionStats
@@ -58,6 +58,7 @@ TRANSIENT_WAIT_SECONDS = 1.0
 DEFAULT_VERSION = Version(build=Build(15, 1), api_version="Exchange2016")
 _AUTH_TYPES = {"oauth": OAUTH2, "ntlm": NTLM, "basic": BASIC}
 _DIAGNOSTIC_REASON = re.compile(r'reason="([^"]*)"')
+_TRANSIENT = (ews.ErrorServerBusy, ews.ErrorTimeoutExpired, ews.ErrorInternalServerTransientError)
 
 
 class CountingAdapter(requests.adapters.HTTPAdapter):
@@ -80,8 +81,8 @@ class PackRetryPolicy(FailFast):
         self.exchange_online = exchange_online
 
     def raise_response_errors(self, response: requests.Response) -> None:
-        """Maps HTTP 403 (EWS blocked), 401 with Exchange Online's diagnostics, and 429/503
-        (busy, with Retry-After) before exchangelib does."""
+        """Maps HTTP 403 (EWS blocked), 401 with Exchange Online's diagnostics, 429/503 (busy,
+        with Retry-After) before exchangelib does, and other 5xx pages to transient errors."""
         if response.status_code == 403:
             if self.exchange_online:
                 raise EwsBlockedError(
@@ -97,11 +98,17 @@ class PackRetryPolicy(FailFast):
         if response.status_code == 401 and self.exchange_online:
             raise _unauthorized(response)
         if response.status_code in (429, 503):
-            raise ews.ErrorServerBusy(
-                f"HTTP {response.status_code} from the EWS endpoint",
-                back_off=_get_retry_after(response),
-            )
-        super().raise_response_errors(response)
+            raise HttpBusyError(response.status_code, back_off=_get_retry_after(response))
+        try:
+            super().raise_response_errors(response)
+        except ews.MalformedResponseError:
+            # exchangelib's "Unknown failure" for a 5xx page (502, 504, a bare 500): transient,
+            # as on Graph; a state-changing request is then not repeated (AmbiguousOutcomeError).
+            if response.status_code >= 500:
+                raise ews.ErrorInternalServerTransientError(
+                    f"HTTP {response.status_code} from the EWS endpoint"
+                ) from None
+            raise
 
 
 class PackProtocol(Protocol):
@@ -183,9 +190,24 @@ class EwsTransport:
         if self.ews_config.version is None or self.ews_config.version.build is None:
             with self._lock:
                 if self.ews_config.version is None or self.ews_config.version.build is None:
-                    probed = self.call(lambda: self.protocol.version)
+                    probed = self.call(self._probe_version)
                     version_cache.save(self.session.config, probed)
         return self.ews_config.version
+
+    def _probe_version(self) -> Version:
+        """exchangelib's version guess (one ConvertId), with a busy or transient answer raised as
+        itself so that ``call`` backs off; exchangelib wraps it as "No valid version headers"."""
+        transient: BaseException
+        try:
+            return self.protocol.version
+        except ews.TransportError as exc:
+            cause = exc.__context__
+            if not isinstance(cause, _TRANSIENT):
+                raise
+            transient = cause
+        # Raised outside the handler so the error keeps its own context (a timeout behind a
+        # busy answer still reads as lost in transit).
+        raise transient
 
     def account(self, address: str) -> Account:
         """The exchangelib Account for a mailbox (no request: the endpoint is explicit)."""
@@ -228,16 +250,13 @@ class EwsTransport:
                 renewed = True
                 self._renew_token(refusal.refused)
                 continue
-            except (
-                ews.ErrorServerBusy,
-                ews.ErrorTimeoutExpired,
-                ews.ErrorInternalServerTransientError,
-            ) as exc:
+            except _TRANSIENT as exc:
                 busy = isinstance(exc, ews.ErrorServerBusy) and not _lost_in_transit(exc)
                 if not busy and not idempotent:
                     raise _ambiguous(exc) from None
                 if busy:
-                    delay = backoff_seconds(exc) or TRANSIENT_WAIT_SECONDS  # type: ignore[arg-type]
+                    named = backoff_seconds(exc)  # type: ignore[arg-type]
+                    delay = named or TRANSIENT_WAIT_SECONDS * 2**attempt
                 else:
                     delay = TRANSIENT_WAIT_SECONDS * 2**attempt
                 if attempt >= config.max_retries or waited + delay > config.max_retry_wait_seconds:

@@ -25,7 +25,6 @@ from ..errors import (
     MailboxNotFoundError,
     MessageNotFoundError,
     NotFoundError,
-    ServiceUnavailableError,
     ThrottledError,
     TransientError,
 )
@@ -156,10 +155,7 @@ def graph_error(
         return not_found(message, hint=_NOT_FOUND_HINTS.get(not_found), **common)
     if code in INPUT_CODES or status in (400, 413, 422):
         return InputError(message, hint=_INPUT_HINTS.get(code or ""), **common)
-    if status == 503:
-        retry_after = retry_after_seconds(headers)
-        return ServiceUnavailableError(message, retry_after_seconds=retry_after, **common)
-    if status >= 500 or status == 409:
+    if status >= 500 or status == 409:  # 503 included: a transient failure, as on EWS
         return TransientError(message, retry_after_seconds=retry_after_seconds(headers), **common)
     return InternalError(message, **common)
 

@@ -1,14 +1,14 @@
 """Microsoft Graph HTTP transport: one client for every request the Graph backend sends.
 
 It owns what every call shares: the ``/v1.0`` root, the bearer token, ``Prefer:
-IdType="ImmutableId"``, percent-encoded path segments, per-request retries (429/503/504 honour
+IdType="ImmutableId"``, percent-encoded path segments, per-request retries (429/502/503/504 honour
 ``Retry-After``, bounded by ``max_retries`` and ``max_retry_wait_seconds``), ``@odata.nextLink``
 paging with an origin check and a page bound, streaming downloads, ``$batch``, and the request
 counters in ``session.stats``.
 
 A request that may already have been applied is never sent twice: after a reset or timeout
 only GETs and requests whose connection failed before sending are retried; anything else
-raises ``AmbiguousOutcomeError``. A 504 (gateway timeout) is treated the same way.
+raises ``AmbiguousOutcomeError``. A 502 or 504 (gateway error) is treated the same way.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from ..errors import (
 from .errors import graph_error, retry_after_seconds
 
 API_VERSION = "v1.0"
-RETRY_STATUSES = frozenset({429, 503, 504})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# A gateway error may come after the service applied the request: never repeat a send on it.
+GATEWAY_STATUSES = frozenset({502, 504})
 REPEATABLE_METHODS = frozenset({"GET", "HEAD"})
 PREFER_IMMUTABLE_IDS = 'IdType="ImmutableId"'
 CHUNK_SIZE = 64 * 1024
@@ -243,9 +245,10 @@ class GraphClient:
                 not_found=not_found,
             )
             if status in RETRY_STATUSES:
-                if status == 504 and not repeatable:
+                if status in GATEWAY_STATUSES and not repeatable:
                     raise AmbiguousOutcomeError(
-                        f"Microsoft Graph timed out (504) on {method} {urlsplit(url).path}; "
+                        f"Microsoft Graph's gateway answered {status} on {method} "
+                        f"{urlsplit(url).path}; "
                         "it may or may not have been applied.",
                         backend_code=error.backend_code,
                     )
@@ -416,7 +419,7 @@ class GraphClient:
                     continue
                 answers[answer.id] = answer
                 if answer.status in RETRY_STATUSES and (
-                    request.method in REPEATABLE_METHODS or answer.status != 504
+                    request.method in REPEATABLE_METHODS or answer.status not in GATEWAY_STATUSES
                 ):
                     retry[answer.id] = request
                     waits.append(retry_after_seconds(answer.headers) or 0.0)

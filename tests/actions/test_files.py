@@ -44,6 +44,12 @@ HOSTILE_NAMES = [
     "line\nbreak\r.txt",
     'quotes"<>|?*:.txt',
     "\u0065\u0301t\u00e9.txt",  # decomposed e-acute
+    "-rf",
+    "--help",
+    ".-rf",
+    " -n",
+    "-",
+    "/-rf",
 ]
 
 
@@ -53,7 +59,7 @@ def test_safe_name_is_a_plain_name_within_bounds(name: str) -> None:
     assert safe
     assert "/" not in safe and "\\" not in safe and "\x00" not in safe
     assert safe not in (".", "..")
-    assert not safe.startswith(".")
+    assert not safe.startswith((".", "-", " "))
     assert not safe.endswith((".", " "))
     assert len(safe.encode()) <= MAX_NAME_BYTES
     assert unicodedata.is_normalized("NFC", safe)
@@ -69,6 +75,12 @@ def test_hostile_names_are_written_inside_the_folder(tmp_path: Path, name: str) 
     assert written.parent == root.resolve()
     assert written.read_bytes() == b"data"
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [written.name]
+
+
+def test_leading_dashes_are_prefixed_not_lost() -> None:
+    assert safe_file_name("-rf") == "_-rf"
+    assert safe_file_name("..--help") == "_--help"
+    assert safe_file_name("report-1.pdf") == "report-1.pdf"
 
 
 def test_traversal_keeps_the_useful_part() -> None:

@@ -29,6 +29,7 @@ from exchange_pack.errors import (
     ConfigError,
     ExchangePackError,
     ServiceUnavailableError,
+    TransientError,
 )
 from exchange_pack.inputs import validate_config
 from exchange_pack.session import SessionStats, build_http
@@ -266,11 +267,11 @@ def test_unknown_aadsts_code_keeps_microsofts_words(fresh_sandbox: Any) -> None:
     assert caught.value.backend_code == "AADSTS9999999"
 
 
-def test_token_endpoint_5xx_is_service_unavailable(fresh_sandbox: Any) -> None:
+def test_token_endpoint_5xx_is_transient(fresh_sandbox: Any) -> None:
     fresh_sandbox.fault(method="POST", path=TOKEN_PATH, status=503, count=1)
-    with pytest.raises(ServiceUnavailableError) as caught:
+    with pytest.raises(TransientError) as caught:
         provider(fresh_sandbox.pack_config(token_cache_path="none")).token("graph")
-    assert caught.value.retryable
+    assert caught.value.retryable and caught.value.exit_code == 75
 
 
 def test_unreachable_authority(fresh_sandbox: Any) -> None:

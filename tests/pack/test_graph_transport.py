@@ -134,7 +134,7 @@ def test_503_without_retry_after_backs_off(graph: GraphHarness) -> None:
 def test_retries_stop_at_max_retries(fresh_sandbox: Sandbox) -> None:
     graph = harness(fresh_sandbox, max_retries=2)
     graph.sandbox.fault(method="GET", path=MESSAGES, status=503, count=5)
-    with pytest.raises(errors.ServiceUnavailableError):
+    with pytest.raises(errors.TransientError):
         _lookup(graph)
     assert len(graph.graph_requests()) == 3
     assert len(graph.sleeps) == 2
