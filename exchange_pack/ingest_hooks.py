@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import InputError
 from .fields import InputField, input_fields
-from .ingest import SEVERITIES, IncidentRecord, MemoryStore, incident_of, ingest, severity_of
+from .ingest import (
+    MAX_ROUNDS,
+    SEVERITIES,
+    IncidentRecord,
+    MemoryStore,
+    incident_of,
+    ingest,
+    severity_of,
+)
 from .manifest import Manifest
 from .runner import Outcome, execute, invoke
 
@@ -100,6 +108,7 @@ def run_ingest(
     checkpoint: str | None,
     *,
     source: str,
+    rounds: int = MAX_ROUNDS,
 ) -> IngestResult:
     """Polls from ``checkpoint`` (again while more wait) through the runner; HookFailed when a
     poll fails or a hook parameter is bad (the platform stores nothing then)."""
@@ -123,5 +132,5 @@ def run_ingest(
 
     store = MemoryStore(checkpoint or None)
     found: list[IncidentRecord] = []
-    ingest(poll, store, found.extend, values, severity=severity)
+    ingest(poll, store, found.extend, values, severity=severity, max_rounds=rounds)
     return IngestResult(incidents=found, checkpoint=store.load())
