@@ -359,7 +359,7 @@ def test_on_poll_failure_keeps_the_state_and_names_the_field(connection: dict[st
     state = {CHECKPOINT_KEY: "kept"}
     with pytest.raises(PollFailed, match="severity"):
         poll_as_the_sdk_does({**connection, "ingest_severity": "urgent"}, state)
-    with pytest.raises(PollFailed, match="INVALID_INPUT.*limit"):
+    with pytest.raises(PollFailed, match=r"INVALID_INPUT.*limit"):
         poll_as_the_sdk_does({**connection, "ingest_limit": 0}, state)
     assert state == {CHECKPOINT_KEY: "kept"}
 
@@ -370,3 +370,83 @@ def test_ingest_settings_never_reach_other_actions(connection: dict[str, Any]) -
         "get_out_of_office", {"mailbox": "dave@contoso.com"}, {**connection, **INGEST}
     )
     assert result.status is True, result.message
+
+
+def sdk_poll(app_dir: Path, asset: dict[str, Any], state: dict[str, Any], container_count: int):
+    """One on poll as Splunk SOAR spawns it (a fresh process: the app imported afresh, the
+    asset state it saved last time loaded back); returns the result, what it saved and the
+    state it leaves."""
+    from soar_sdk.shims.phantom_common.encryption.encryption_manager_factory import (
+        platform_encryption_backend,
+    )
+
+    asset_id = "7"
+    stored = {
+        k: platform_encryption_backend.encrypt(v, asset_id) if k in SECRET_KEYS and v else v
+        for k, v in asset.items()
+    }
+    app = import_app(app_dir)
+    manager = app.actions_manager
+    manager.save_state(dict(state))
+    saved: list[dict[str, Any]] = []
+
+    def save_container(container: dict[str, Any], fail_on_duplicate: bool = False):
+        saved.append({"container": container, "artifacts": []})
+        return True, "Container saved successfully", len(saved)
+
+    def save_artifacts(artifacts: list[dict[str, Any]]):
+        saved[-1]["artifacts"] += artifacts
+        return True, "Artifacts saved successfully", list(range(len(artifacts)))
+
+    manager.save_container = save_container
+    manager.save_artifacts = save_artifacts
+    spec = {
+        "action": "on_poll",
+        "identifier": "on_poll",
+        "asset_id": asset_id,
+        "config": {"app_version": "0", "directory": ".", "main_module": "src.app:app", **stored},
+        "parameters": [{"container_count": container_count, "artifact_count": container_count}],
+    }
+    app.handle(json.dumps(spec))
+    [result] = manager.get_results()
+    return result, saved, dict(manager.load_state() or {})
+
+
+def ingest_part(state: dict[str, Any]) -> dict[str, Any]:
+    """The asset state's ingest part, decrypted as the SDK reads it back."""
+    from soar_sdk.shims.phantom.encryption_helper import encryption_helper
+
+    return json.loads(encryption_helper.decrypt(state["ingest"], "7")) if state else {}
+
+
+@pytest.mark.sandbox
+def test_sdk_on_poll_scheduled_twice_and_poll_now(
+    sdk_app: Any, app_dir: Path, fresh_sandbox, connection: dict[str, Any], backend: str
+) -> None:
+    from soar_sdk.params import MAX_COUNT_VALUE
+
+    asset = {**connection, **INGEST}
+    now, shown, untouched = sdk_poll(app_dir, asset, {}, 1)
+    assert now.get_status() is True, now.get_message()
+    assert len(shown) == 1 and ingest_part(untouched) == {}
+    first, saved_first, state = sdk_poll(app_dir, asset, {}, MAX_COUNT_VALUE)
+    assert first.get_status() is True, first.get_message()
+    checkpoint = ingest_part(state)[CHECKPOINT_KEY]
+    assert checkpoint and checkpoint not in json.dumps(state)  # stored encrypted
+    deliver_report(fresh_sandbox, "reported between polls")
+    second, saved_second, later = sdk_poll(app_dir, asset, state, MAX_COUNT_VALUE)
+    assert second.get_status() is True, second.get_message()
+    assert ingest_part(later)[CHECKPOINT_KEY] != checkpoint
+    containers = [s["container"] for s in saved_first + saved_second]
+    assert [len(s["artifacts"]) for s in saved_first + saved_second] == [1, 1, 1]
+    assert len({c["source_data_identifier"] for c in containers}) == 3
+    assert (
+        shown[0]["container"]["source_data_identifier"] == containers[0]["source_data_identifier"]
+    )
+    cefs = [s["artifacts"][0]["cef"] for s in saved_first + saved_second]
+    assert [c["internetMessageId"] for c in cefs[:2]] == SEEDED_REPORTS
+    assert cefs[2]["emailSubject"] == "reported between polls"
+    assert saved_second[0]["artifacts"][0]["run_automation"] is True
+    bad, nothing, kept = sdk_poll(app_dir, {**asset, "ingest_limit": 0}, later, MAX_COUNT_VALUE)
+    assert bad.get_status() is False and "limit" in bad.get_message()
+    assert nothing == [] and kept == later
