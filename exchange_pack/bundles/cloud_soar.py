@@ -350,6 +350,27 @@ def _fields_table(fields: list[tuple[str, dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def daemon_readme(manifest: Manifest) -> list[str]:
+    """The README's lines on ingestion through the Daemon action."""
+    spec = ingestion_spec(manifest)
+    return [
+        _wrap(
+            f"Ingestion: `{daemon_file(manifest)}` is a Daemon action, **{spec.name}**, that "
+            f"runs `{spec.action}` and prints a JSON array: one object per new message "
+            "(`kind: incident`, with `name`, `severity`, `occurred`, `source_id`, the sender, "
+            "subject and, with `enrich`, the reported original's verdicts as flat fields), then "
+            "one `kind: checkpoint` object. Upload it like the other actions, then under "
+            "Automation → Daemons add a rule on it: filter `kind` equal to `incident`, action "
+            '"Create incident from template" (map `name`, `severity`, `occurred`; `source_id` '
+            "identifies the message), and pass the output field `checkpoint` to the next run "
+            "(it arrives as the `checkpoint` field). Every object carries the checkpoint and a "
+            "run that found nothing still prints the checkpoint object, so each run continues "
+            "where the last one stopped; set `since` for the first run (default: now) and "
+            "`severity` for the incidents."
+        )
+    ]
+
+
 def readme_section(manifest: Manifest) -> str:
     """The README's Cloud SOAR install section, from the manifest and the generated files."""
     integration = integration_definition(manifest)
@@ -429,6 +450,8 @@ def readme_section(manifest: Manifest) -> str:
             f"{', '.join(permissions.get('ews', []))}; Exchange Server "
             f"{', '.join(permissions.get('ews_on_premises', []))}."
         ),
+        "",
+        *daemon_readme(manifest),
         "",
         _wrap(
             "Not confirmed from Sumo Logic's documentation (the generator follows its file "

@@ -366,6 +366,7 @@ def readme_section(manifest: Manifest) -> str:
     graph = ", ".join(manifest.connection.get("permissions", {}).get("graph", []))
     test_action = manifest.connection.get("test_action", "test_connection")
     actions = ", ".join(f"`{action_name(spec)}`" for spec in manifest.actions)
+    ingest = ingestion_spec(manifest)
     return f"""### Splunk SOAR
 
 Build: `exchange-pack bundle splunk-soar --out dist/bundles/splunk-soar` writes a
@@ -382,6 +383,17 @@ Configure: create an asset of the app; its fields are the keys of `schemas/conne
 - Sensitive (encrypted) asset fields: {secrets}.
 - Permissions of the app registration: Graph {graph}; EWS `full_access_as_app`.
 - Actions: {actions}.
+
+Ingestion (`on poll`): set the asset's `ingest_*` fields (`ingest_mailbox`, `ingest_folder`,
+`ingest_since` for the first poll, `ingest_enrich`, `ingest_severity`, ...) and the asset's
+ingest settings (label, polling interval). Each poll runs `{ingest.action}` from the checkpoint
+in the asset's ingest state and saves one container per new message (`source_data_identifier`
+is the message's dedup key) with one `Email Artifact` whose CEF-like fields hold the sender,
+recipients, subject, message ids and the enrichment (SPF/DKIM/DMARC, URLs, attachment hashes,
+the reported original's sender); the SDK commits the new checkpoint only after they are saved.
+Severity `critical` becomes `high` and `unknown` `low` (Splunk's built-in severities). Poll now
+takes its container count as the limit and leaves the checkpoint alone (a later scheduled poll
+finds the same containers as duplicates, never new ones).
 
 Parameters and output data paths (`action_result.data.*.…`) are declared
 from the schemas as SDK `Params` / `ActionOutput` models; list parameters are comma-separated

@@ -291,6 +291,10 @@ def readme_section(manifest: Manifest) -> str:
     secrets = ", ".join(f"`{f.name}`" for f in connection_fields() if f.secret)
     graph = ", ".join(manifest.connection.get("permissions", {}).get("graph", []))
     actions = ", ".join(f"`{ref}.{spec.id}`" for spec in manifest.actions)
+    ingest = ingestion_spec(manifest)
+    action, sensor, trigger = ingest.action, sensor_class(manifest), trigger_name(manifest)
+    sensor_file, interval = f"{action}_sensor.yaml", ingest.interval_minutes * 60
+    checkpoint_key = f"{action}.checkpoint"
     return f"""### StackStorm
 
 Build: `exchange-pack bundle stackstorm --out dist/bundles/stackstorm` writes a pack
@@ -306,6 +310,15 @@ Configure: `st2 pack config {ref}` (or `/opt/stackstorm/configs/{ref}.yaml`) wit
 - Secrets (`secret: true`: stored encrypted, hidden in the UI): {secrets}.
 - Permissions of the app registration: Graph {graph}; EWS `full_access_as_app`.
 - Actions: {actions}.
+
+Ingestion: the polling sensor `sensors/{sensor_file}` (`{sensor}`, every
+{interval} seconds) runs `{action}` with the `ingest_*` keys of the pack config (`ingest_mailbox`,
+`ingest_folder`, `ingest_since` for the first poll, `ingest_enrich`, `ingest_severity`, ...)
+and dispatches the trigger `{ref}.{trigger}` once per new message, its payload the incident
+record (`name`, `severity`, `occurred`, `source_id` to deduplicate on, `fields`, `message`);
+only then it stores the checkpoint in the datastore (`{checkpoint_key}`, local to the sensor).
+A failed poll is logged and stores nothing. Enable it with `st2ctl reload --register-sensors`
+and write a rule on the trigger.
 
 Each action runs the pack in process (no subprocess) and returns the pack's envelope as its
 result (`result.ok`, `result.data`, ...; the action's `output_schema` lists the paths); a
