@@ -67,8 +67,20 @@ $(SPLUNK_STAMP): pyproject.toml
 	$(SPLUNK_VENV)/bin/pip install --quiet -e '.[test,splunk-soar]'
 	touch $(SPLUNK_STAMP)
 
-check-bundles: $(SPLUNK_STAMP)
+# The platforms' own validators. demisto-sdk pins pydantic 1 (the pack needs 2), so it lives in
+# its own virtualenv inside .venv; the test runs `demisto-sdk validate` on the generated pack.
+DEMISTO_SDK ?= demisto-sdk==1.39.13
+SDK_VENV := $(VENV)/demisto-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
+
+$(SDK_STAMP): $(STAMP)
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet '$(DEMISTO_SDK)'
+	touch $(SDK_STAMP)
+
+check-bundles: $(SPLUNK_STAMP) $(STAMP) $(SDK_STAMP)
 	EXCHANGE_PACK_REQUIRE_SOAR_SDK=1 $(SPLUNK_VENV)/bin/python -m pytest tests/platforms -q
+	XSOAR_SDK_VENV=$(SDK_VENV) $(BIN)/python -m pytest -q tests/platforms/test_xsoar.py -k demisto_sdk
 
 clean:
 	rm -rf $(VENV) $(SPLUNK_VENV) demo-output .pytest_cache *.egg-info build dist

@@ -53,6 +53,7 @@ class OutputPath(BaseModel):
     in_list: bool = False  # some segment of the path is a list
     description: str = ""
     marked: str = ""  # the path with ``[]`` after each list: ``attachments[].file.sha256``
+    format: str | None = None  # the JSON Schema format of a string (``date-time``, ``email``)
 
     @property
     def segments(self) -> list[str]:
@@ -181,6 +182,7 @@ def _walk(
                 in_list=in_list or kind == "array",
                 description=" ".join(str(description or "").split()),
                 marked=marked,
+                format=branch.get("format"),
             )
         )
 
