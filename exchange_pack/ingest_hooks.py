@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .fields import InputField, input_fields
 from .ingest import (
     MAX_ROUNDS,
@@ -64,8 +64,15 @@ class HookFailed(Exception):
         self.outcome = outcome
 
 
+def has_ingestion(manifest: Manifest) -> bool:
+    """Whether the manifest declares an ingestion hook (the bundles generate one only then)."""
+    return "ingestion" in (manifest.model_extra or {})
+
+
 def ingestion_spec(manifest: Manifest) -> IngestionSpec:
-    """The manifest's ingestion entry (KeyError when the manifest declares none)."""
+    """The manifest's ingestion entry (ConfigError when the manifest declares none)."""
+    if not has_ingestion(manifest):
+        raise ConfigError("integration.yaml declares no ingestion hook (its `ingestion` entry).")
     return IngestionSpec.model_validate((manifest.model_extra or {})["ingestion"])
 
 

@@ -23,7 +23,7 @@ from ..fields import (
     output_paths,
     schema_paths,
 )
-from ..ingest_hooks import hook_fields, incident_field_names, ingestion_spec
+from ..ingest_hooks import has_ingestion, hook_fields, incident_field_names, ingestion_spec
 from ..manifest import ActionSpec, Manifest, load_schema
 from .common import BundleWriter, docker_tag, dockerfile, logo_data_uri
 
@@ -303,7 +303,8 @@ def build(manifest: Manifest, out: Path) -> list[Path]:
     writer.write_yaml(INTEGRATION_FILE, integration_definition(manifest))
     for spec in manifest.actions:
         writer.write_yaml(f"{ACTIONS_DIR}/{spec.id}.yaml", action_definition(spec, manifest))
-    writer.write_yaml(daemon_file(manifest), daemon_definition(manifest))
+    if has_ingestion(manifest):
+        writer.write_yaml(daemon_file(manifest), daemon_definition(manifest))
     writer.write("Dockerfile", dockerfile(manifest))
     return writer.written
 
@@ -352,6 +353,8 @@ def _fields_table(fields: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 def daemon_readme(manifest: Manifest) -> list[str]:
     """The README's lines on ingestion through the Daemon action."""
+    if not has_ingestion(manifest):
+        return []
     spec = ingestion_spec(manifest)
     return [
         _wrap(

@@ -13,7 +13,7 @@ from typing import Any
 from .. import __version__
 from ..fields import InputField, connection_fields, input_fields
 from ..ingest import SEVERITIES
-from ..ingest_hooks import hook_fields, incident_field_names, ingestion_spec
+from ..ingest_hooks import has_ingestion, hook_fields, incident_field_names, ingestion_spec
 from ..inputs import resolve_ref
 from ..manifest import ActionSpec, Manifest, load_schema
 from ..platforms.stackstorm import INGEST_PREFIX
@@ -156,7 +156,7 @@ def config_schema(manifest: Manifest) -> dict[str, Any]:
     """``config.schema.yaml``: the connection keys, secrets marked ``secret: true``, then the
     polling sensor's settings (``ingest_`` + the hook's fields)."""
     schema = {field.name: parameter(field) for field in connection_fields()}
-    for field in hook_fields(manifest):
+    for field in hook_fields(manifest) if has_ingestion(manifest) else []:
         entry = parameter(field)
         entry["description"] = f"Polling sensor: {entry['description']}"
         schema[INGEST_PREFIX + field.name] = entry
@@ -279,10 +279,32 @@ def build(manifest: Manifest, out: Path) -> list[Path]:
     for spec in manifest.actions:
         writer.write_yaml(f"actions/{spec.id}.yaml", action_metadata(manifest, spec))
         writer.write(f"actions/{spec.id}.py", entry_point(manifest, spec))
-    action = ingestion_spec(manifest).action
-    writer.write_yaml(f"sensors/{action}_sensor.yaml", sensor_metadata(manifest))
-    writer.write(f"sensors/{action}_sensor.py", sensor_source(manifest))
+    if has_ingestion(manifest):
+        action = ingestion_spec(manifest).action
+        writer.write_yaml(f"sensors/{action}_sensor.yaml", sensor_metadata(manifest))
+        writer.write(f"sensors/{action}_sensor.py", sensor_source(manifest))
     return writer.written
+
+
+def sensor_readme(manifest: Manifest) -> str:
+    """The StackStorm section's paragraph on the polling sensor, if the manifest has one."""
+    if not has_ingestion(manifest):
+        return ""
+    ref, ingest = pack_ref(manifest), ingestion_spec(manifest)
+    action, sensor, trigger = ingest.action, sensor_class(manifest), trigger_name(manifest)
+    sensor_file, interval = f"{action}_sensor.yaml", ingest.interval_minutes * 60
+    checkpoint_key = f"{action}.checkpoint"
+    return f"""\
+Ingestion: the polling sensor `sensors/{sensor_file}` (`{sensor}`, every
+{interval} seconds) runs `{action}` with the `ingest_*` keys of the pack config (`ingest_mailbox`,
+`ingest_folder`, `ingest_since` for the first poll, `ingest_enrich`, `ingest_severity`, ...)
+and dispatches the trigger `{ref}.{trigger}` once per new message, its payload the incident
+record (`name`, `severity`, `occurred`, `source_id` to deduplicate on, `fields`, `message`);
+only then it stores the checkpoint in the datastore (`{checkpoint_key}`, local to the sensor).
+A failed poll is logged and stores nothing. Enable it with `st2ctl reload --register-sensors`
+and write a rule on the trigger.
+
+"""
 
 
 def readme_section(manifest: Manifest) -> str:
@@ -291,10 +313,6 @@ def readme_section(manifest: Manifest) -> str:
     secrets = ", ".join(f"`{f.name}`" for f in connection_fields() if f.secret)
     graph = ", ".join(manifest.connection.get("permissions", {}).get("graph", []))
     actions = ", ".join(f"`{ref}.{spec.id}`" for spec in manifest.actions)
-    ingest = ingestion_spec(manifest)
-    action, sensor, trigger = ingest.action, sensor_class(manifest), trigger_name(manifest)
-    sensor_file, interval = f"{action}_sensor.yaml", ingest.interval_minutes * 60
-    checkpoint_key = f"{action}.checkpoint"
     return f"""### StackStorm
 
 Build: `exchange-pack bundle stackstorm --out dist/bundles/stackstorm` writes a pack
@@ -311,15 +329,7 @@ Configure: `st2 pack config {ref}` (or `/opt/stackstorm/configs/{ref}.yaml`) wit
 - Permissions of the app registration: Graph {graph}; EWS `full_access_as_app`.
 - Actions: {actions}.
 
-Ingestion: the polling sensor `sensors/{sensor_file}` (`{sensor}`, every
-{interval} seconds) runs `{action}` with the `ingest_*` keys of the pack config (`ingest_mailbox`,
-`ingest_folder`, `ingest_since` for the first poll, `ingest_enrich`, `ingest_severity`, ...)
-and dispatches the trigger `{ref}.{trigger}` once per new message, its payload the incident
-record (`name`, `severity`, `occurred`, `source_id` to deduplicate on, `fields`, `message`);
-only then it stores the checkpoint in the datastore (`{checkpoint_key}`, local to the sensor).
-A failed poll is logged and stores nothing. Enable it with `st2ctl reload --register-sensors`
-and write a rule on the trigger.
-
+{sensor_readme(manifest)}\
 Each action runs the pack in process (no subprocess) and returns the pack's envelope as its
 result (`result.ok`, `result.data`, ...; the action's `output_schema` lists the paths); a
 failure (`ok: false`) is a failed execution with the same envelope.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fields import InputField, OutputPath, connection_fields, input_fields, output_paths
-from ..ingest_hooks import hook_fields, ingestion_spec
+from ..ingest_hooks import has_ingestion, hook_fields, ingestion_spec
 from ..manifest import Manifest
 from ..platforms.xsoar import (
     CREDENTIAL_PAIRS,
@@ -141,6 +141,8 @@ def configuration(fields: list[InputField]) -> list[dict[str, Any]]:
 def fetch_configuration(manifest: Manifest) -> list[dict[str, Any]]:
     """The fetch settings: XSOAR's required fetch parameters (demisto-sdk
     INCIDENT_FETCH_REQUIRED_PARAMS), the interval, then the hook's fields."""
+    if not has_ingestion(manifest):
+        return []
     spec = ingestion_spec(manifest)
     names = fetch_parameter_names(manifest)
     own = [
@@ -225,14 +227,14 @@ def integration_document(manifest: Manifest) -> dict[str, Any]:
         "display": manifest.name,
         "category": CATEGORY,
         "description": " ".join(manifest.description.split()),
-        "sectionOrder": [SECTION, FETCH_SECTION],
+        "sectionOrder": [SECTION, FETCH_SECTION] if has_ingestion(manifest) else [SECTION],
         "configuration": configuration(connection_fields()) + fetch_configuration(manifest),
         "script": {
             "script": "-",
             "type": "python",
             "subtype": "python3",
             "dockerimage": docker_tag(),
-            "isfetch": True,
+            "isfetch": has_ingestion(manifest),
             "runonce": False,
             "commands": [command(spec) for spec in manifest.actions],
         },
@@ -275,6 +277,9 @@ def integration_script(manifest: Manifest) -> str:
 
 def readme_section(manifest: Manifest) -> str:
     """The README's "Cortex XSOAR" section: build, upload, configure, permissions, fetch."""
+    section = install_section(manifest, integration_document(manifest), INTEGRATION)
+    if not has_ingestion(manifest):
+        return section
     spec = ingestion_spec(manifest)
     names = fetch_parameter_names(manifest)
     fetch = (
@@ -290,7 +295,7 @@ def readme_section(manifest: Manifest) -> str:
         "only then stores the new checkpoint with `demisto.setLastRun()`; a failed fetch is an "
         "error and stores nothing, so the next fetch starts from the same point.\n"
     )
-    return install_section(manifest, integration_document(manifest), INTEGRATION) + "\n" + fetch
+    return section + "\n" + fetch
 
 
 def build(manifest: Manifest, out: Path) -> list[Path]:

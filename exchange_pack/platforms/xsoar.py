@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..fields import table_column_path
 from ..ingest import IncidentRecord
-from ..ingest_hooks import HookFailed, hook_fields, ingestion_spec, run_ingest
+from ..ingest_hooks import HookFailed, has_ingestion, hook_fields, ingestion_spec, run_ingest
 from ..manifest import ActionSpec, Manifest, load_manifest
 from ..runner import Outcome, invoke
 from . import without
@@ -110,6 +110,8 @@ def _given(value: Any) -> bool:
 
 def fetch_parameter_names(manifest: Manifest) -> dict[str, str]:
     """The hook's field -> its instance parameter (``since`` -> ``first_fetch``, ...)."""
+    if not has_ingestion(manifest):
+        return {}
     first_run = ingestion_spec(manifest).first_run
     names = {}
     for field in hook_fields(manifest):

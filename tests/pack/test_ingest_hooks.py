@@ -68,3 +68,32 @@ def test_bad_hook_parameters_fail_before_any_poll(params: dict[str, str], named:
     outcome = failed.value.outcome
     assert outcome.exit_code == 64 and named in outcome.stderr
     assert outcome.envelope["error"]["category"] == "input"
+
+
+def test_a_manifest_without_ingestion_gets_bundles_without_hooks(tmp_path) -> None:
+    import importlib
+
+    import yaml
+
+    from exchange_pack.bundles import PLATFORMS
+    from exchange_pack.ingest_hooks import has_ingestion
+    from exchange_pack.manifest import Manifest
+
+    document = load_manifest().model_dump()
+    document.pop("ingestion")
+    manifest = Manifest.model_validate(document)
+    assert not has_ingestion(manifest) and has_ingestion(load_manifest())
+    written: dict[str, list[str]] = {}
+    for platform, module in PLATFORMS.items():
+        bundle = importlib.import_module(f"exchange_pack.bundles.{module}")
+        out = tmp_path / platform
+        written[platform] = [p.relative_to(out).as_posix() for p in bundle.build(manifest, out)]
+        section = bundle.readme_section(manifest)
+        assert "Ingestion" not in section and "Fetch incidents" not in section, platform
+    assert not any("daemon" in f for f in written["cloud-soar"])
+    assert not any(f.startswith("sensors/") for f in written["stackstorm"])
+    assert "on_poll" not in (tmp_path / "splunk-soar" / "src" / "app.py").read_text()
+    [yml] = [f for f in written["xsoar"] if f.endswith("ExchangePack.yml")]
+    document = yaml.safe_load((tmp_path / "xsoar" / yml).read_text())
+    assert document["script"]["isfetch"] is False
+    assert not any(p["name"] == "isFetch" for p in document["configuration"])
