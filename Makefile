@@ -84,10 +84,10 @@ $(SDK_STAMP): $(STAMP)
 	touch $(SDK_STAMP)
 
 # Every platform test with the platforms' own tools present: the Splunk SOAR SDK in its venv,
-# `demisto-sdk validate` from its own.
-check-bundles: $(SPLUNK_STAMP) $(SDK_STAMP)
-	EXCHANGE_PACK_REQUIRE_SOAR_SDK=1 XSOAR_SDK_VENV=$(CURDIR)/$(SDK_VENV) \
-	  $(SPLUNK_VENV)/bin/python -m pytest tests/platforms -q
+# then `demisto-sdk validate` from its own.
+check-bundles: $(SPLUNK_STAMP) $(STAMP) $(SDK_STAMP)
+	EXCHANGE_PACK_REQUIRE_SOAR_SDK=1 $(SPLUNK_VENV)/bin/python -m pytest tests/platforms -q
+	XSOAR_SDK_VENV=$(SDK_VENV) $(BIN)/python -m pytest -q tests/platforms/test_xsoar.py -k demisto_sdk
 
 clean:
 	rm -rf $(VENV) $(SPLUNK_VENV) demo-output .pytest_cache *.egg-info build dist

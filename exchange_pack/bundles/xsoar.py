@@ -18,8 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from ..fields import InputField, OutputPath, connection_fields, input_fields, output_paths
+from ..ingest_hooks import has_ingestion, hook_fields, ingestion_spec
 from ..manifest import Manifest
-from ..platforms.xsoar import CREDENTIAL_PAIRS, command_name, commands, context_prefix
+from ..platforms.xsoar import (
+    CREDENTIAL_PAIRS,
+    FIRST_FETCH,
+    command_name,
+    commands,
+    context_prefix,
+    fetch_parameter_names,
+)
 from . import png
 from .common import BundleWriter, docker_tag, dockerfile, logo_bytes, to_yaml
 from .xsoar_docs import (
@@ -40,9 +48,12 @@ CATEGORY = "Email"  # from XSOAR's approved categories
 USE_CASES = ["Phishing", "Incident Response"]  # from XSOAR's approved use cases
 FROM_VERSION = "6.10.0"
 SECTION = "Connect"
+FETCH_SECTION = "Collect"
+FIRST_FETCH_DEFAULT = "7 days"  # demisto-sdk's FIRST_FETCH_PARAM reference value
 
 # XSOAR parameter types (demisto-sdk ParameterType).
 TYPE_TEXT, TYPE_BOOLEAN, TYPE_CREDENTIALS, TYPE_SINGLE_SELECT = 0, 8, 9, 15
+TYPE_INCIDENT_TYPE, TYPE_INTERVAL = 13, 19
 _OUTPUT_TYPES = {"string": "String", "integer": "Number", "number": "Number", "boolean": "Boolean"}
 _FORBIDDEN_PACK_WORDS = {"pack", "playbook", "integration", "script", "partner", "community"}
 _ACRONYMS = {"id": "ID", "url": "URL", "tls": "TLS", "ews": "EWS", "ca": "CA", "pem": "PEM"}
@@ -127,6 +138,38 @@ def configuration(fields: list[InputField]) -> list[dict[str, Any]]:
     return params
 
 
+def fetch_configuration(manifest: Manifest) -> list[dict[str, Any]]:
+    """The fetch settings: XSOAR's required fetch parameters (demisto-sdk
+    INCIDENT_FETCH_REQUIRED_PARAMS), the interval, then the hook's fields."""
+    if not has_ingestion(manifest):
+        return []
+    spec = ingestion_spec(manifest)
+    names = fetch_parameter_names(manifest)
+    own = [
+        {"display": "Fetch incidents", "name": "isFetch", "type": TYPE_BOOLEAN},
+        {"display": "Incident type", "name": "incidentType", "type": TYPE_INCIDENT_TYPE},
+        {
+            "display": "Incidents Fetch Interval",
+            "name": "incidentFetchInterval",
+            "type": TYPE_INTERVAL,
+            "defaultvalue": str(spec.interval_minutes),
+        },
+    ]
+    renamed = []
+    for field in hook_fields(manifest):
+        update: dict[str, Any] = {"name": names[field.name]}
+        if names[field.name] == FIRST_FETCH:
+            update |= {
+                "default": FIRST_FETCH_DEFAULT,
+                "has_default": True,
+                "description": "First fetch only: messages received since then "
+                "(<number> <time unit>, e.g. 12 hours, 7 days; or ISO 8601).",
+            }
+        renamed.append(field.model_copy(update=update))
+    params = [{**p, "required": False} for p in own] + configuration(renamed)
+    return [{**p, "section": FETCH_SECTION} for p in params]
+
+
 def argument(field: InputField) -> dict[str, Any]:
     """One command argument from an input schema property."""
     arg: dict[str, Any] = {
@@ -184,14 +227,14 @@ def integration_document(manifest: Manifest) -> dict[str, Any]:
         "display": manifest.name,
         "category": CATEGORY,
         "description": " ".join(manifest.description.split()),
-        "sectionOrder": [SECTION],
-        "configuration": configuration(connection_fields()),
+        "sectionOrder": [SECTION, FETCH_SECTION] if has_ingestion(manifest) else [SECTION],
+        "configuration": configuration(connection_fields()) + fetch_configuration(manifest),
         "script": {
             "script": "-",
             "type": "python",
             "subtype": "python3",
             "dockerimage": docker_tag(),
-            "isfetch": False,
+            "isfetch": has_ingestion(manifest),
             "runonce": False,
             "commands": [command(spec) for spec in manifest.actions],
         },
@@ -233,8 +276,26 @@ def integration_script(manifest: Manifest) -> str:
 
 
 def readme_section(manifest: Manifest) -> str:
-    """The README's "Cortex XSOAR" section: build, upload, configure, permissions."""
-    return install_section(manifest, integration_document(manifest), INTEGRATION)
+    """The README's "Cortex XSOAR" section: build, upload, configure, permissions, fetch."""
+    section = install_section(manifest, integration_document(manifest), INTEGRATION)
+    if not has_ingestion(manifest):
+        return section
+    spec = ingestion_spec(manifest)
+    names = fetch_parameter_names(manifest)
+    fetch = (
+        f"**Fetch incidents.** Tick *Fetch incidents*, pick the incident type and the interval "
+        f"(default {spec.interval_minutes} minutes) and fill the *Collect* settings: "
+        f"`{names[spec.first_run]}` (the first fetch only, e.g. `7 days`), `max_fetch` and the "
+        f"other `{spec.action}` settings as `fetch_<name>` (`fetch_mailbox`, `fetch_folder`, "
+        "`fetch_enrich`, `fetch_severity`, ...). Each fetch runs the pack's "
+        f"`{spec.action}` from the checkpoint in `demisto.getLastRun()`, hands one incident per "
+        "new message to `demisto.incidents` (`name`, `occurred`, `severity`, `details`, "
+        "`dbotMirrorId` the message's dedup key, `rawJSON` the whole incident record for the "
+        "mapper: message fields and, with `fetch_enrich`, the reported original's verdicts) and "
+        "only then stores the new checkpoint with `demisto.setLastRun()`; a failed fetch is an "
+        "error and stores nothing, so the next fetch starts from the same point.\n"
+    )
+    return section + "\n" + fetch
 
 
 def build(manifest: Manifest, out: Path) -> list[Path]:

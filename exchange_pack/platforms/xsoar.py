@@ -5,7 +5,8 @@ The generated integration script (``Integrations/ExchangePack/ExchangePack.py``)
 ``return_error``; nothing here imports those modules (they exist only inside XSOAR). The entry
 is the dict ``CommandResults.to_context()`` produces: ``Type`` note, ``Contents`` the envelope
 (raw response), ``HumanReadable`` a markdown table from the manifest's ``table_columns``,
-``EntryContext`` the action's ``data`` under ``ExchangePack.<Action>``.
+``EntryContext`` the action's ``data`` under ``ExchangePack.<Action>``. ``fetch-incidents``
+(the ingestion hook) is :func:`fetch_incidents`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ..fields import table_column_path
+from ..ingest import IncidentRecord
+from ..ingest_hooks import HookFailed, has_ingestion, hook_fields, ingestion_spec, run_ingest
 from ..manifest import ActionSpec, Manifest, load_manifest
 from ..runner import Outcome, invoke
 from . import without
@@ -25,7 +28,16 @@ from . import without
 CONTEXT_ROOT = "ExchangePack"  # every command's outputs sit under this context key
 COMMAND_PREFIX = "exchange-"
 TEST_COMMAND = "test-module"  # XSOAR's "Test" button
+FETCH_COMMAND = "fetch-incidents"  # XSOAR runs it every incidentFetchInterval minutes
 SOURCE = "xsoar"
+# The fetch settings are instance parameters: the hook's fields, named as XSOAR's own fetch
+# parameters where one exists (demisto-sdk FIRST_FETCH_PARAM, MAX_FETCH_PARAM), else fetch_<name>.
+FETCH_PREFIX = "fetch_"
+XSOAR_FETCH_NAMES = {"limit": "max_fetch"}
+FIRST_FETCH = "first_fetch"
+LAST_RUN_KEY = "checkpoint"  # in demisto.getLastRun() / setLastRun()
+# XSOAR's incident severities (IncidentSeverity in CommonServerPython).
+SEVERITY_LEVELS = {"unknown": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 # One XSOAR credentials parameter (type 9) carries a secret and the identifier shown beside it:
 # params()[<secret key>] == {"identifier": <identifier key's value>, "password": <secret>}.
@@ -96,10 +108,25 @@ def _given(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
+def fetch_parameter_names(manifest: Manifest) -> dict[str, str]:
+    """The hook's field -> its instance parameter (``since`` -> ``first_fetch``, ...)."""
+    if not has_ingestion(manifest):
+        return {}
+    first_run = ingestion_spec(manifest).first_run
+    names = {}
+    for field in hook_fields(manifest):
+        if field.name == first_run:
+            names[field.name] = FIRST_FETCH
+        else:
+            names[field.name] = XSOAR_FETCH_NAMES.get(field.name, FETCH_PREFIX + field.name)
+    return names
+
+
 def connection_config(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """``demisto.params()`` as the pack's connection config (credentials objects unpacked)."""
     config: dict[str, Any] = {}
-    for key, value in without(params, INJECTED_PARAMS).items():
+    fetch_keys = fetch_parameter_names(load_manifest()).values()
+    for key, value in without(params, [*INJECTED_PARAMS, *fetch_keys]).items():
         if isinstance(value, Mapping):  # a type-9 credentials parameter
             secret = value.get("password")
             identifier = value.get("identifier")
@@ -287,6 +314,60 @@ def handle(
     )
 
 
+def fetch_settings(params: Mapping[str, Any] | None, manifest: Manifest) -> dict[str, Any]:
+    """The fetch parameters of ``demisto.params()`` as the hook's parameters."""
+    given = dict(params or {})
+    return {
+        field: given[name]
+        for field, name in fetch_parameter_names(manifest).items()
+        if _given(given.get(name))
+    }
+
+
+def xsoar_incident(record: IncidentRecord) -> dict[str, Any]:
+    """One incident as ``demisto.incidents`` takes it; ``rawJSON`` is the whole record (for the
+    classifier and mapper), ``dbotMirrorId`` the message's dedup key."""
+    fields = record.fields
+    details = [f"{fields.get('subject')} from {fields.get('sender')} to {fields.get('mailbox')}"]
+    if fields.get("is_report"):
+        details.append(
+            f"Reported original: {fields.get('reported_subject')} from "
+            f"{fields.get('reported_sender')} (SPF {fields.get('spf')}, DKIM "
+            f"{fields.get('dkim')}, DMARC {fields.get('dmarc')})"
+        )
+    return {
+        "name": record.name,
+        "occurred": record.occurred,
+        "severity": SEVERITY_LEVELS[record.severity],
+        "details": "\n".join(details),
+        "dbotMirrorId": record.source_id,
+        "rawJSON": json.dumps(record.model_dump(mode="json"), ensure_ascii=False),
+    }
+
+
+def fetch_incidents(demisto: Any, manifest: Manifest | None = None) -> str | None:
+    """``fetch-incidents``: polls from the last run's checkpoint, hands the incidents to
+    ``demisto.incidents`` and then stores the new checkpoint with ``setLastRun``; returns the
+    error message of a failed poll (nothing stored then), else None."""
+    manifest = manifest or load_manifest()
+    params = demisto.params()
+    last_run = demisto.getLastRun() or {}
+    try:
+        result = run_ingest(
+            manifest,
+            fetch_settings(params, manifest),
+            connection_config(params),
+            last_run.get(LAST_RUN_KEY),
+            source=SOURCE,
+        )
+    except HookFailed as failed:
+        return error_message(failed.outcome)
+    demisto.incidents([xsoar_incident(r) for r in result.incidents])
+    if result.checkpoint:
+        demisto.setLastRun({**last_run, LAST_RUN_KEY: result.checkpoint})
+    return None
+
+
 def main(
     demisto: Any,
     command_map: Mapping[str, str],
@@ -304,6 +385,14 @@ def main(
         params, args = demisto.params(), demisto.args()
     except Exception as exc:
         return_error(f"Could not read the command from XSOAR: {type(exc).__name__}.")
+        return
+    if command == FETCH_COMMAND:
+        try:
+            failed = fetch_incidents(demisto)
+        except Exception as exc:  # the contract allows no traceback, here too
+            failed = f"fetch-incidents failed: {type(exc).__name__}."
+        if failed is not None:
+            return_error(failed)
         return
     result = handle(command, params, args, command_map)
     if result.error is not None:

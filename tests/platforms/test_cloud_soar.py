@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+from platform_helpers import REPORTS, SEEDED_REPORTS, SEEDED_SINCE, deliver_report
 from recording import SCENARIOS
 
 from exchange_pack.bundles import cloud_soar
@@ -76,10 +77,12 @@ def _action(bundle: Path, action_id: str) -> dict[str, Any]:
 def test_every_generated_file_parses_and_matches_the_oif_format(bundle: Path) -> None:
     files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
     expected = [f"actions/{a}.yaml" for a in sorted(ACTION_IDS)]
-    assert files == sorted(["Dockerfile", cloud_soar.INTEGRATION_FILE, *expected])
+    daemon = cloud_soar.daemon_file(MANIFEST)
+    assert files == sorted(["Dockerfile", cloud_soar.INTEGRATION_FILE, daemon, *expected])
     _validator("integration").validate(_integration(bundle))
     for action_id in ACTION_IDS:
         _validator("action").validate(_action(bundle, action_id))
+    _validator("action").validate(yaml.safe_load((bundle / daemon).read_text(encoding="utf-8")))
 
 
 def test_the_format_schema_refuses_what_sumo_does_not_define(bundle: Path) -> None:
@@ -399,3 +402,81 @@ def test_bad_field_is_exit_64_naming_it(bundle: Path, sandbox: Sandbox, tmp_path
     assert process.returncode == 64
     assert "limit" in process.stderr and "Traceback" not in process.stderr
     assert _one_json_document(process.stdout)["error"]["category"] == "input"
+
+
+# -- the ingestion hook: a Daemon action -------------------------------------------------------
+def _daemon(bundle: Path) -> dict[str, Any]:
+    return yaml.safe_load((bundle / cloud_soar.daemon_file(MANIFEST)).read_text(encoding="utf-8"))
+
+
+def test_daemon_definition_is_the_poll_with_severity_and_the_handed_on_checkpoint(
+    bundle: Path,
+) -> None:
+    daemon = _daemon(bundle)
+    assert daemon["type"] == "Daemon" and daemon["integration"] == MANIFEST.name
+    ids = [f["id"] for f in daemon["fields"]]
+    poll = [f.name for f in input_fields("poll_mailbox")]
+    assert set(ids) == set(poll) | {"severity"} and ids[-1] == "checkpoint"
+    severity = next(f for f in daemon["fields"] if f["id"] == "severity")
+    assert severity["type"] == "list" and severity["default"] == "medium"
+    paths = [o["path"] for o in daemon["output"]]
+    assert {"[].kind", "[].name", "[].checkpoint", "[].source_id", "[].spf"} <= set(paths)
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_daemon_two_runs_in_a_row_lose_and_double_nothing(
+    backend: str, bundle: Path, fresh_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Run, mail arrives, run again with the checkpoint the rule hands on (an env variable)."""
+    daemon = _daemon(bundle)
+    fields = {
+        **_connection(fresh_sandbox, backend, tmp_path),
+        "mailbox": REPORTS,
+        "since": SEEDED_SINCE,
+        "limit": 1,
+        "enrich": True,
+        "severity": "high",
+    }
+    runs: list[list[dict[str, Any]]] = []
+    for subject in ("reported between runs", None):
+        handed_on = {"checkpoint": runs[-1][-1]["checkpoint"]} if runs else {}
+        process = _run_script(daemon["script"]["code"], {**fields, **handed_on}, tmp_path)
+        assert (process.returncode, process.stderr) == (0, ""), process.stdout[-2000:]
+        assert process.stdout.count("\n") == 1
+        objects = json.loads(process.stdout)
+        incidents = [o for o in objects if o["kind"] == "incident"]
+        for output in daemon["output"]:  # the checkpoint object has kind, checkpoint, count
+            _resolve(incidents if output["path"] != "[].count" else objects[-1:], output["path"])
+        runs.append(objects)
+        if subject:
+            deliver_report(fresh_sandbox, subject)
+    first, second = runs
+    assert [o["kind"] for o in first] == ["incident", "incident", "checkpoint"]
+    assert [o["internet_message_id"] for o in first[:2]] == SEEDED_REPORTS
+    assert first[0]["reported_sender"] == "it-helpdesk@contoso-support.net"
+    assert [(o["kind"], o.get("subject")) for o in second] == [
+        ("incident", "reported between runs"),
+        ("checkpoint", None),
+    ]
+    incidents = [o for o in first + second if o["kind"] == "incident"]
+    assert len({o["source_id"] for o in incidents}) == 3
+    assert {o["severity"] for o in incidents} == {"high"}
+    assert len({o["checkpoint"] for o in first}) == 1 and first[-1]["count"] == 2
+    # Nothing new: only the checkpoint object, still handing a checkpoint on.
+    again = _run_script(
+        daemon["script"]["code"], {**fields, "checkpoint": second[-1]["checkpoint"]}, tmp_path
+    )
+    assert again.returncode == 0 and json.loads(again.stdout)[0]["kind"] == "checkpoint"
+    assert json.loads(again.stdout)[0]["checkpoint"]
+
+
+@pytest.mark.sandbox
+def test_daemon_bad_severity_is_exit_64_naming_it(
+    bundle: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    fields = {**_connection(sandbox, "graph", tmp_path), "severity": "urgent"}
+    process = _run_script(_daemon(bundle)["script"]["code"], fields, tmp_path)
+    assert process.returncode == 64, process.stderr
+    assert "severity" in process.stderr and "Traceback" not in process.stderr
+    assert fields["client_secret"] not in process.stdout + process.stderr

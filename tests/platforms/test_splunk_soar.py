@@ -21,13 +21,21 @@ from typing import Any
 
 import pytest
 import tomllib
-from platform_helpers import CAMPAIGN_SENDER, CAMPAIGN_USERS, campaign_id
+from platform_helpers import (
+    CAMPAIGN_SENDER,
+    CAMPAIGN_USERS,
+    REPORTS,
+    SEEDED_REPORTS,
+    SEEDED_SINCE,
+    campaign_id,
+    deliver_report,
+)
 
 from exchange_pack.bundles import build
 from exchange_pack.bundles.splunk_soar import data_paths
 from exchange_pack.config import SECRET_KEYS
 from exchange_pack.manifest import load_manifest
-from exchange_pack.platforms.splunk_soar import run_action
+from exchange_pack.platforms.splunk_soar import CHECKPOINT_KEY, PollFailed, on_poll, run_action
 
 SEARCH = {"all_mailboxes": True, "sender": CAMPAIGN_SENDER, "subject": "INV-20931"}
 NO_SDK = "splunk-soar-sdk is not installed (it needs Python 3.13): run `make check-bundles`"
@@ -182,8 +190,9 @@ def sdk_manifest(app: Any) -> dict[str, dict[str, Any]]:
 def test_sdk_manifest(sdk_app: Any) -> None:
     actions = sdk_manifest(sdk_app)
     manifest = load_manifest()
-    assert set(actions) == {s.id for s in manifest.actions} | {"test_connectivity"}
+    assert set(actions) == {s.id for s in manifest.actions} | {"test_connectivity", "on_poll"}
     assert actions["test_connectivity"]["type"] == "test"
+    assert actions["on_poll"]["type"] == "ingest"
     for spec in manifest.actions:
         declared = [
             o["data_path"]
@@ -283,6 +292,161 @@ def test_sdk_package_build(sdk_app: Any, tmp_path: Path) -> None:
     assert app_manifest["main_module"] == "src.app:app"
     assert {a["identifier"] for a in app_manifest["actions"]} == {
         s.id for s in manifest.actions
-    } | {"test_connectivity"}
+    } | {"test_connectivity", "on_poll"}
     secrets = {k for k, v in app_manifest["configuration"].items() if v["data_type"] == "password"}
     assert secrets == SECRET_KEYS & set(app_manifest["configuration"])
+
+
+# -- on poll -----------------------------------------------------------------------------------
+INGEST = {
+    "ingest_mailbox": REPORTS,
+    "ingest_since": SEEDED_SINCE,
+    "ingest_limit": 1,
+    "ingest_enrich": True,
+    "ingest_severity": "critical",
+}
+
+
+def poll_as_the_sdk_does(asset: dict[str, Any], state: dict[str, Any], **kwargs: Any):
+    """Takes (saves) every container and artifact, then the state is committed: a copy of
+    ``state`` updated only when the generator finished, as the SDK's ingest-state transaction."""
+    working = dict(state)
+    saved = list(on_poll(asset, working, **kwargs))
+    state.clear()
+    state.update(working)
+    return saved
+
+
+@pytest.mark.sandbox
+def test_on_poll_twice_with_mail_in_between_loses_and_doubles_nothing(
+    fresh_sandbox, connection: dict[str, Any], backend: str
+) -> None:
+    asset = {**connection, **INGEST}
+    state: dict[str, Any] = {}
+    first = poll_as_the_sdk_does(asset, state)
+    checkpoint = state[CHECKPOINT_KEY]
+    deliver_report(fresh_sandbox, "reported between polls")
+    second = poll_as_the_sdk_does(asset, state)
+    assert state[CHECKPOINT_KEY] != checkpoint
+    assert [a["cef"]["internetMessageId"] for _, a in first] == SEEDED_REPORTS
+    assert [a["cef"]["emailSubject"] for _, a in second] == ["reported between polls"]
+    containers = [c for c, _ in first + second]
+    assert len({c["source_data_identifier"] for c in containers}) == 3
+    assert {c["severity"] for c in containers} == {"high"}  # critical: Splunk's highest built-in
+    container, artifact = first[0]
+    assert artifact["source_data_identifier"] == container["source_data_identifier"]
+    assert artifact["cef"]["reported_sender"] == "it-helpdesk@contoso-support.net"
+    assert artifact["cef_types"]["fromEmail"] == ["email"]
+    assert poll_as_the_sdk_does(asset, state) == []
+
+
+@pytest.mark.sandbox
+def test_poll_now_takes_the_count_and_leaves_the_state(
+    fresh_sandbox, connection: dict[str, Any]
+) -> None:
+    asset = {**connection, **INGEST, "ingest_limit": 50}
+    state: dict[str, Any] = {}
+    now = poll_as_the_sdk_does(asset, state, poll_now_count=1)
+    assert [a["cef"]["internetMessageId"] for _, a in now] == SEEDED_REPORTS[:1]
+    assert state == {}
+    scheduled = poll_as_the_sdk_does(asset, state)
+    assert [a["cef"]["internetMessageId"] for _, a in scheduled] == SEEDED_REPORTS
+    assert scheduled[0][0]["source_data_identifier"] == now[0][0]["source_data_identifier"]
+
+
+@pytest.mark.sandbox
+def test_on_poll_failure_keeps_the_state_and_names_the_field(connection: dict[str, Any]) -> None:
+    state = {CHECKPOINT_KEY: "kept"}
+    with pytest.raises(PollFailed, match="severity"):
+        poll_as_the_sdk_does({**connection, "ingest_severity": "urgent"}, state)
+    with pytest.raises(PollFailed, match=r"INVALID_INPUT.*limit"):
+        poll_as_the_sdk_does({**connection, "ingest_limit": 0}, state)
+    assert state == {CHECKPOINT_KEY: "kept"}
+
+
+@pytest.mark.sandbox
+def test_ingest_settings_never_reach_other_actions(connection: dict[str, Any]) -> None:
+    result = run_action(
+        "get_out_of_office", {"mailbox": "dave@contoso.com"}, {**connection, **INGEST}
+    )
+    assert result.status is True, result.message
+
+
+def sdk_poll(app_dir: Path, asset: dict[str, Any], state: dict[str, Any], container_count: int):
+    """One on poll as Splunk SOAR spawns it (a fresh process: the app imported afresh, the
+    asset state it saved last time loaded back); returns the result, what it saved and the
+    state it leaves."""
+    from soar_sdk.shims.phantom_common.encryption.encryption_manager_factory import (
+        platform_encryption_backend,
+    )
+
+    asset_id = "7"
+    stored = {
+        k: platform_encryption_backend.encrypt(v, asset_id) if k in SECRET_KEYS and v else v
+        for k, v in asset.items()
+    }
+    app = import_app(app_dir)
+    manager = app.actions_manager
+    manager.save_state(dict(state))
+    saved: list[dict[str, Any]] = []
+
+    def save_container(container: dict[str, Any], fail_on_duplicate: bool = False):
+        saved.append({"container": container, "artifacts": []})
+        return True, "Container saved successfully", len(saved)
+
+    def save_artifacts(artifacts: list[dict[str, Any]]):
+        saved[-1]["artifacts"] += artifacts
+        return True, "Artifacts saved successfully", list(range(len(artifacts)))
+
+    manager.save_container = save_container
+    manager.save_artifacts = save_artifacts
+    spec = {
+        "action": "on_poll",
+        "identifier": "on_poll",
+        "asset_id": asset_id,
+        "config": {"app_version": "0", "directory": ".", "main_module": "src.app:app", **stored},
+        "parameters": [{"container_count": container_count, "artifact_count": container_count}],
+    }
+    app.handle(json.dumps(spec))
+    [result] = manager.get_results()
+    return result, saved, dict(manager.load_state() or {})
+
+
+def ingest_part(state: dict[str, Any]) -> dict[str, Any]:
+    """The asset state's ingest part, decrypted as the SDK reads it back."""
+    from soar_sdk.shims.phantom.encryption_helper import encryption_helper
+
+    return json.loads(encryption_helper.decrypt(state["ingest"], "7")) if state else {}
+
+
+@pytest.mark.sandbox
+def test_sdk_on_poll_scheduled_twice_and_poll_now(
+    sdk_app: Any, app_dir: Path, fresh_sandbox, connection: dict[str, Any], backend: str
+) -> None:
+    from soar_sdk.params import MAX_COUNT_VALUE
+
+    asset = {**connection, **INGEST}
+    now, shown, untouched = sdk_poll(app_dir, asset, {}, 1)
+    assert now.get_status() is True, now.get_message()
+    assert len(shown) == 1 and ingest_part(untouched) == {}
+    first, saved_first, state = sdk_poll(app_dir, asset, {}, MAX_COUNT_VALUE)
+    assert first.get_status() is True, first.get_message()
+    checkpoint = ingest_part(state)[CHECKPOINT_KEY]
+    assert checkpoint and checkpoint not in json.dumps(state)  # stored encrypted
+    deliver_report(fresh_sandbox, "reported between polls")
+    second, saved_second, later = sdk_poll(app_dir, asset, state, MAX_COUNT_VALUE)
+    assert second.get_status() is True, second.get_message()
+    assert ingest_part(later)[CHECKPOINT_KEY] != checkpoint
+    containers = [s["container"] for s in saved_first + saved_second]
+    assert [len(s["artifacts"]) for s in saved_first + saved_second] == [1, 1, 1]
+    assert len({c["source_data_identifier"] for c in containers}) == 3
+    assert (
+        shown[0]["container"]["source_data_identifier"] == containers[0]["source_data_identifier"]
+    )
+    cefs = [s["artifacts"][0]["cef"] for s in saved_first + saved_second]
+    assert [c["internetMessageId"] for c in cefs[:2]] == SEEDED_REPORTS
+    assert cefs[2]["emailSubject"] == "reported between polls"
+    assert saved_second[0]["artifacts"][0]["run_automation"] is True
+    bad, nothing, kept = sdk_poll(app_dir, {**asset, "ingest_limit": 0}, later, MAX_COUNT_VALUE)
+    assert bad.get_status() is False and "limit" in bad.get_message()
+    assert nothing == [] and kept == later

@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker
-from platform_helpers import CAMPAIGN_SENDER, CAMPAIGN_USERS, campaign_id
+from platform_helpers import (
+    CAMPAIGN_SENDER,
+    CAMPAIGN_USERS,
+    REPORTS,
+    SEEDED_REPORTS,
+    SEEDED_SINCE,
+    campaign_id,
+    deliver_report,
+)
 
 from exchange_pack.bundles import build
 from exchange_pack.config import SECRET_KEYS
@@ -236,3 +244,167 @@ def test_bundle_follows_the_schemas(
     assert changed == ["actions/search_emails_extended.yaml"]
     sender = load(after / "actions" / "search_emails_extended.yaml")["parameters"]["sender"]
     assert sender["description"] == "Sender address, changed by the test."
+
+
+# -- the polling sensor ------------------------------------------------------------------------
+class PollingSensor(abc.ABC):
+    """Stands in for st2reactor.sensor.base.PollingSensor (st2's constructor and attributes)."""
+
+    def __init__(self, sensor_service: Any, config: dict[str, Any] | None = None,
+                 poll_interval: float = 5) -> None:  # fmt: skip
+        self.sensor_service = sensor_service
+        self.config = config or {}
+        self._poll_interval = poll_interval
+
+    @abc.abstractmethod
+    def setup(self) -> None: ...
+
+    @abc.abstractmethod
+    def poll(self) -> None: ...
+
+    @abc.abstractmethod
+    def cleanup(self) -> None: ...
+
+    @abc.abstractmethod
+    def add_trigger(self, trigger: Any) -> None: ...
+
+    @abc.abstractmethod
+    def update_trigger(self, trigger: Any) -> None: ...
+
+    @abc.abstractmethod
+    def remove_trigger(self, trigger: Any) -> None: ...
+
+
+class SensorService:
+    """What st2's SensorService offers a sensor: the datastore (local to the sensor), dispatch
+    and a logger; records what the sensor did."""
+
+    def __init__(self) -> None:
+        self.datastore: dict[str, str] = {}
+        self.dispatched: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+
+    def get_value(self, name: str, local: bool = True, scope: str = "st2kv.system",
+                  decrypt: bool = False) -> str | None:  # fmt: skip
+        return self.datastore.get(name)
+
+    def set_value(self, name: str, value: str, ttl: int | None = None, local: bool = True,
+                  scope: str = "st2kv.system", encrypt: bool = False) -> bool:  # fmt: skip
+        assert isinstance(value, str)  # st2 stores strings
+        self.datastore[name] = value
+        return True
+
+    def dispatch(self, trigger: str, payload: Any = None, trace_tag: str | None = None) -> None:
+        self.dispatched.append({"trigger": trigger, "payload": payload, "trace_tag": trace_tag})
+
+    def get_logger(self, name: str) -> Any:
+        service = self
+
+        class Logger:
+            def error(self, message: str, *args: Any) -> None:
+                service.errors.append(message % args if args else message)
+
+        return Logger()
+
+
+@pytest.fixture(scope="module")
+def st2reactor() -> Any:
+    """``st2reactor.sensor.base`` importable, as in st2's sensor container."""
+    names = ("st2reactor", "st2reactor.sensor", "st2reactor.sensor.base")
+    saved = {name: sys.modules.get(name) for name in names}
+    for name in names:
+        sys.modules[name] = types.ModuleType(name)
+    sys.modules["st2reactor.sensor.base"].PollingSensor = PollingSensor  # type: ignore[attr-defined]
+    yield
+    for name, module in saved.items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
+
+
+def sensor_files(pack_dir: Path) -> tuple[dict[str, Any], Path]:
+    [metadata_file] = sorted((pack_dir / "sensors").glob("*.yaml"))
+    metadata = load(metadata_file)
+    return metadata, pack_dir / "sensors" / metadata["entry_point"]
+
+
+def sensor_instance(pack_dir: Path, service: SensorService, config: dict[str, Any]) -> Any:
+    """The sensor as st2's sensor wrapper makes it: the class named by class_name in the entry
+    point, built with the service, the pack config (schema defaults filled) and poll_interval."""
+    metadata, entry_point = sensor_files(pack_dir)
+    spec = importlib.util.spec_from_file_location(f"st2_sensor_{entry_point.stem}", entry_point)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    klass = getattr(module, metadata["class_name"])
+    assert issubclass(klass, PollingSensor)
+    config_schema = load(pack_dir / "config.schema.yaml")
+    pack_config = {k: s["default"] for k, s in config_schema.items() if "default" in s}
+    sensor = klass(service, {**pack_config, **config}, metadata["poll_interval"])
+    sensor.setup()
+    return sensor
+
+
+def test_sensor_metadata_matches_st2_definitions(pack_dir: Path) -> None:
+    metadata, entry_point = sensor_files(pack_dir)
+    assert check("sensor", metadata) == []
+    assert entry_point.is_file() and f"class {metadata['class_name']}(" in entry_point.read_text()
+    [trigger] = metadata["trigger_types"]
+    Draft4Validator.check_schema(trigger["payload_schema"])
+    assert (
+        metadata["poll_interval"]
+        == load_manifest().model_extra["ingestion"]["interval_minutes"] * 60
+    )
+    config_schema = load(pack_dir / "config.schema.yaml")
+    assert {"ingest_mailbox", "ingest_severity", "ingest_since"} <= set(config_schema)
+    assert "ingest_checkpoint" not in config_schema  # the datastore holds it
+    # The schema written from st2 refuses what st2 refuses.
+    assert check("sensor", {k: v for k, v in metadata.items() if k != "class_name"})
+    assert check("sensor", {**metadata, "poll_interval": 1})
+    assert check("sensor", {**metadata, "trigger_types": [{"description": "no name"}]})
+    assert check("sensor", {**metadata, "parameters": {}})
+
+
+@pytest.mark.sandbox
+def test_sensor_polls_twice_with_mail_in_between_losing_and_doubling_nothing(
+    st2reactor: Any, pack_dir: Path, fresh_sandbox, connection: dict[str, Any], backend: str
+) -> None:
+    service = SensorService()
+    settings = {"ingest_mailbox": REPORTS, "ingest_since": SEEDED_SINCE, "ingest_limit": 1,
+                "ingest_enrich": True, "ingest_severity": "high"}  # fmt: skip
+    sensor = sensor_instance(pack_dir, service, {**connection, **settings})
+    metadata, _ = sensor_files(pack_dir)
+    payload_schema = metadata["trigger_types"][0]["payload_schema"]
+    sensor.poll()
+    [checkpoint] = service.datastore.values()
+    deliver_report(fresh_sandbox, "reported between polls")
+    sensor.poll()
+    assert service.errors == []
+    assert list(service.datastore.values()) != [checkpoint]
+    payloads = [d["payload"] for d in service.dispatched]
+    for payload in payloads:
+        Draft4Validator(payload_schema).validate(payload)
+    trigger = f"exchange_pack.{metadata['trigger_types'][0]['name']}"
+    assert {d["trigger"] for d in service.dispatched} == {trigger}
+    assert [p["fields"]["internet_message_id"] for p in payloads[:2]] == SEEDED_REPORTS
+    assert [p["fields"]["subject"] for p in payloads[2:]] == ["reported between polls"]
+    assert len({p["source_id"] for p in payloads}) == 3 == len(payloads)
+    assert payloads[0]["fields"]["reported_sender"] == "it-helpdesk@contoso-support.net"
+    assert {p["severity"] for p in payloads} == {"high"}
+    sensor.poll()  # nothing new
+    assert len(service.dispatched) == 3
+
+
+@pytest.mark.sandbox
+def test_failed_sensor_poll_is_logged_and_stores_nothing(
+    st2reactor: Any, pack_dir: Path, connection: dict[str, Any]
+) -> None:
+    service = SensorService()
+    service.datastore["poll_mailbox.checkpoint"] = "kept"
+    sensor = sensor_instance(pack_dir, service, {**connection, "ingest_limit": 0})
+    sensor.poll()
+    assert service.dispatched == [] and service.datastore == {"poll_mailbox.checkpoint": "kept"}
+    [error] = service.errors
+    assert error.startswith("ERROR INVALID_INPUT") and "limit" in error
+    assert connection["client_secret"] not in error

@@ -25,7 +25,12 @@ from jsonschema import Draft202012Validator
 from exchange_pack.bundles import build, png
 from exchange_pack.bundles.xsoar import IMAGE_SIZE, INTEGRATION_DIR, PACK_DIR
 from exchange_pack.manifest import load_manifest, pack_root
-from exchange_pack.platforms.xsoar import CREDENTIAL_PAIRS, commands, connection_config
+from exchange_pack.platforms.xsoar import (
+    CREDENTIAL_PAIRS,
+    LAST_RUN_KEY,
+    commands,
+    connection_config,
+)
 from exchange_sandbox.process import Sandbox
 
 HERE = Path(__file__).resolve().parent
@@ -429,3 +434,77 @@ def test_demisto_sdk_validates_the_pack(demisto_sdk: Path, tmp_path: Path) -> No
     broken = xsoar_sdk.validate(demisto_sdk / "bin" / "demisto-sdk", repo, config)
     assert broken.returncode != 0
     assert "ST110" in broken.stdout + broken.stderr
+
+
+# -- fetch-incidents ---------------------------------------------------------------------------
+def test_fetch_settings_in_the_yaml(integration_yml: dict[str, Any]) -> None:
+    assert integration_yml["script"]["isfetch"] is True
+    params = {p["name"]: p for p in integration_yml["configuration"]}
+    # demisto-sdk's INCIDENT_FETCH_REQUIRED_PARAMS, MAX_FETCH_PARAM and FIRST_FETCH_PARAM.
+    assert (params["isFetch"]["type"], params["incidentType"]["type"]) == (8, 13)
+    assert params["incidentFetchInterval"]["type"] == 19
+    assert (params["max_fetch"]["type"], params["max_fetch"]["defaultvalue"]) == (0, "50")
+    assert (params["first_fetch"]["type"], params["first_fetch"]["defaultvalue"]) == (0, "7 days")
+    assert params["fetch_severity"]["options"] == ["unknown", "low", "medium", "high", "critical"]
+    assert "fetch_checkpoint" not in params and "fetch_since" not in params
+    assert {p["section"] for p in params.values() if p["name"].startswith("fetch_")} == {"Collect"}
+    assert set(integration_yml["sectionOrder"]) == {p["section"] for p in params.values()}
+
+
+FETCH_SETTINGS = {"isFetch": True, "fetch_mailbox": "phish-report@contoso.com", "max_fetch": "1",
+                  "first_fetch": "2026-11-20T00:00:00Z", "fetch_enrich": True,
+                  "fetch_severity": "high"}  # fmt: skip
+
+
+@pytest.mark.sandbox
+def test_fetch_incidents_twice_with_mail_in_between_loses_and_doubles_nothing(
+    xsoar: Xsoar, fresh_sandbox: Sandbox, integration_yml: dict[str, Any], backend: str
+) -> None:
+    from platform_helpers import SEEDED_REPORTS, deliver_report
+
+    params = {**instance_params(fresh_sandbox, backend, integration_yml), **FETCH_SETTINGS}
+    xsoar.demisto.last_run.clear()
+    assert xsoar.run("fetch-incidents", params, {}) == []
+    first = [i for call in xsoar.demisto.fetched for i in call]
+    assert xsoar.demisto.calls == ["incidents", "setLastRun"]  # incidents first
+    checkpoint = xsoar.demisto.last_run[LAST_RUN_KEY]
+    deliver_report(fresh_sandbox, "reported between fetches")
+    assert xsoar.run("fetch-incidents", params, {}) == []
+    second = [i for call in xsoar.demisto.fetched for i in call]
+    assert xsoar.demisto.last_run[LAST_RUN_KEY] != checkpoint
+    records = [json.loads(i["rawJSON"]) for i in first + second]
+    assert [r["fields"]["internet_message_id"] for r in records[:2]] == SEEDED_REPORTS
+    assert [r["fields"]["subject"] for r in records[2:]] == ["reported between fetches"]
+    assert len({i["dbotMirrorId"] for i in first + second}) == 3
+    assert {i["severity"] for i in first + second} == {3}
+    assert all(i["occurred"].endswith("Z") and i["name"] for i in first + second)
+    assert "it-helpdesk@contoso-support.net" in first[0]["details"]
+    assert xsoar.run("fetch-incidents", params, {}) == []
+    assert xsoar.demisto.fetched == [[]]
+
+
+@pytest.mark.sandbox
+def test_first_fetch_takes_xsoar_relative_time_and_a_failure_stores_nothing(
+    xsoar: Xsoar, fresh_sandbox: Sandbox, integration_yml: dict[str, Any]
+) -> None:
+    params = {**instance_params(fresh_sandbox, "graph", integration_yml), **FETCH_SETTINGS}
+    xsoar.demisto.last_run.clear()
+    assert xsoar.run("fetch-incidents", {**params, "first_fetch": "1 hour"}, {}) == []
+    assert xsoar.demisto.fetched == [[]]  # the seeded reports are older
+    xsoar.demisto.last_run.clear()
+    assert xsoar.run("fetch-incidents", {**params, "first_fetch": "3650 days"}, {}) == []
+    assert len(xsoar.demisto.fetched[0]) == 2  # both seeded reports (max_fetch 1 per round)
+    xsoar.demisto.last_run.update({LAST_RUN_KEY: "kept"})
+    [error] = xsoar.run("fetch-incidents", {**params, "max_fetch": "0"}, {})
+    assert error["Type"] == ERROR and "max_fetch" not in error["Contents"]
+    assert "INVALID_INPUT" in error["Contents"] and "limit" in error["Contents"]
+    assert xsoar.demisto.last_run == {LAST_RUN_KEY: "kept"} and xsoar.demisto.fetched == []
+
+
+@pytest.mark.sandbox
+def test_fetch_settings_never_reach_commands(
+    xsoar: Xsoar, sandbox: Sandbox, integration_yml: dict[str, Any]
+) -> None:
+    params = {**instance_params(sandbox, "graph", integration_yml), **FETCH_SETTINGS}
+    [entry] = xsoar.run("exchange-get-out-of-office", params, {"mailbox": "dave@contoso.com"})
+    assert entry["Type"] == NOTE, entry

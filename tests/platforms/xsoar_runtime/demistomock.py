@@ -14,6 +14,9 @@ _call: dict[str, Any] = {"command": "", "params": {}, "args": {}}
 entries: list[Any] = []
 logs: list[str] = []
 files: dict[str, bytes] = {}  # FileID -> the bytes fileResult stored
+fetched: list[list[dict[str, Any]]] = []  # each demisto.incidents() call of the last run
+last_run: dict[str, Any] = {}  # what setLastRun stored; XSOAR keeps it between fetches
+calls: list[str] = []  # incidents / setLastRun, in the order the script made them
 
 
 def set_call(command: str, params: dict[str, Any], args: dict[str, Any]) -> None:
@@ -22,6 +25,8 @@ def set_call(command: str, params: dict[str, Any], args: dict[str, Any]) -> None
     entries.clear()
     logs.clear()
     files.clear()
+    fetched.clear()
+    calls.clear()
 
 
 def command() -> str:
@@ -49,3 +54,19 @@ def debug(message: str, *_: Any) -> None:
 
 
 info = error = debug
+
+
+def getLastRun() -> dict[str, Any]:
+    return copy.deepcopy(last_run)
+
+
+def setLastRun(value: dict[str, Any]) -> None:
+    """XSOAR stores it for the next fetch (a JSON object)."""
+    calls.append("setLastRun")
+    last_run.clear()
+    last_run.update(copy.deepcopy(value))
+
+
+def incidents(found: list[dict[str, Any]]) -> None:
+    calls.append("incidents")
+    fetched.append(copy.deepcopy(found))
