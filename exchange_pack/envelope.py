@@ -30,9 +30,9 @@ _CREDENTIAL_PATTERNS = (
     (re.compile(r"(://)[^/?#@\s\"<>\\]+@"), rf"\g<1>{REDACTED}@"),
 )
 # Text no pattern above can match lacks all of these: one search screens a string in place of
-# four substitutions (an envelope holds tens of thousands of strings at max_results 10,000).
+# every substitution (an envelope holds tens of thousands of strings at max_results 10,000).
 _CREDENTIAL_SCREEN = re.compile(
-    r"eyJ|PRIVATE KEY|(?i:bearer)|(?i:client_secret|client_assertion|password)="
+    r"eyJ|PRIVATE KEY|(?i:bearer)|(?i:client_secret|client_assertion|password)=|://"
 )
 _MIN_SECRET_LENGTH = 4  # shorter values would shred ordinary words
 

@@ -20,7 +20,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import query
+from . import kql, query
 
 if TYPE_CHECKING:
     from .tenant import Tenant
@@ -182,7 +182,7 @@ class EDiscovery:
         """The store predicate for a KQL contentQuery (400 for what cannot be parsed)."""
         try:
             return (
-                query.parse_kql(content_query, self.tenant.now())
+                kql.parse_kql(content_query, self.tenant.now())
                 if content_query
                 else (query.TrueP())
             )

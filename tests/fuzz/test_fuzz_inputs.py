@@ -131,6 +131,13 @@ BASELINES: dict[str, dict[str, Any]] = {
     "junk_mail": {**ALICE, "is_junk": True, "move": False},
     "send_email": {"to": ["soc@contoso.com"], "subject": "fuzz", "body": "fuzz"},
     "reply_to_email": {**ALICE, "to": ["soc@contoso.com"], "body": "fuzz"},
+    "poll_mailbox": {"mailbox": "phish-report@contoso.com", "limit": 5},
+    "get_email": ALICE,
+    # mode estimate (the default): a delete needs an approval token no generator can forge
+    "search_and_delete_emails": {
+        "mailboxes": ["alice@contoso.com"],
+        "sender": "contoso-payments.com",
+    },
 }
 
 
