@@ -11,7 +11,13 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import AccessDeniedError, ExchangePackError, MailboxNotFoundError, ThrottledError
+from .errors import (
+    AccessDeniedError,
+    ExchangePackError,
+    MailboxNotFoundError,
+    MessageNotFoundError,
+    ThrottledError,
+)
 
 T = TypeVar("T")
 
@@ -229,6 +235,21 @@ class Removal(Model):
     status: Literal["deleted", "not_found", "failed"]
     error: str | None = None
     retryable: bool = False
+
+    @classmethod
+    def of(cls, mailbox: str, message_id: str, error: ExchangePackError | None) -> Removal:
+        """deleted (no error), not_found (the message was gone), else failed with the reason."""
+        if error is None:
+            return cls(mailbox=mailbox, id=message_id, status="deleted")
+        if isinstance(error, MessageNotFoundError):
+            return cls(mailbox=mailbox, id=message_id, status="not_found")
+        return cls(
+            mailbox=mailbox,
+            id=message_id,
+            status="failed",
+            error=error.message,
+            retryable=error.retryable,
+        )
 
 
 class DeleteOutcome(Model):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from exchangelib.items import ALL_OCCURRENCES, SEND_TO_NONE
 from exchangelib.services import DeleteItem
 
-from ..errors import ExchangePackError, MessageNotFoundError
+from ..errors import ExchangePackError
 from ..models import DeleteType, MessageRef, Removal
 from .errors import translate
 from .messages import item_id
@@ -26,22 +26,8 @@ ITEMS_PER_CALL = 100  # ItemIds per DeleteItem (exchangelib's and Exchange's usu
 
 
 def _removal(message: MessageRef, answer: object) -> Removal:
-    if not isinstance(answer, Exception):
-        return Removal(mailbox=message.mailbox, id=message.id, status="deleted")
-    error = translate(answer, mailbox=message.mailbox)
-    if isinstance(error, MessageNotFoundError):
-        return Removal(mailbox=message.mailbox, id=message.id, status="not_found")
-    return _failed(message, error)
-
-
-def _failed(message: MessageRef, error: ExchangePackError) -> Removal:
-    return Removal(
-        mailbox=message.mailbox,
-        id=message.id,
-        status="failed",
-        error=error.message,
-        retryable=error.retryable,
-    )
+    error = translate(answer, mailbox=message.mailbox) if isinstance(answer, Exception) else None
+    return Removal.of(message.mailbox, message.id, error)
 
 
 def delete_chunk(
@@ -65,7 +51,7 @@ def delete_chunk(
 
         answers = transport.call(run, mailbox=address)
     except ExchangePackError as error:
-        return [_failed(m, error) for m in messages]
+        return [Removal.of(m.mailbox, m.id, error) for m in messages]
     return [_removal(m, a) for m, a in zip(messages, answers, strict=True)]
 
 

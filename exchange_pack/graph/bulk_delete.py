@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import ExchangePackError, MessageNotFoundError, UnsupportedError
+from ..errors import ExchangePackError, UnsupportedError
 from ..models import DeleteType, MessageRef, Removal
 from .messages import message_path
 from .move import DELETE_FOLDERS
@@ -66,23 +66,7 @@ def plan_batches(
 
 def outcome(message: MessageRef, request: BatchRequest, answer: BatchResponse) -> Removal:
     """The removal's outcome from its sub-response."""
-    if answer.ok:
-        return Removal(mailbox=message.mailbox, id=message.id, status="deleted")
-    error = answer.error(request)
-    if isinstance(error, MessageNotFoundError):
-        return Removal(mailbox=message.mailbox, id=message.id, status="not_found")
-    return failed(message, error)
-
-
-def failed(message: MessageRef, error: ExchangePackError) -> Removal:
-    """A removal that did not happen, with the reason and whether a rerun may succeed."""
-    return Removal(
-        mailbox=message.mailbox,
-        id=message.id,
-        status="failed",
-        error=error.message,
-        retryable=error.retryable,
-    )
+    return Removal.of(message.mailbox, message.id, None if answer.ok else answer.error(request))
 
 
 def delete_many(
@@ -103,7 +87,7 @@ def delete_many(
             answers = client.batch_round(requests)
         except ExchangePackError as error:
             for index in batch:
-                results[index] = failed(messages[index], error)
+                results[index] = Removal.of(messages[index].mailbox, messages[index].id, error)
             return
         for request, index in zip(requests, batch, strict=True):
             results[index] = outcome(messages[index], request, answers[request.id])
