@@ -17,6 +17,9 @@ def searchable_mailboxes(transport: EwsTransport, limit: int | None = None) -> l
     def run() -> list:
         return transport.protocol.get_searchable_mailboxes(expand_group_membership=True)
 
+    # Probed through the transport (with its backoff) before exchangelib would guess the version
+    # inside the call, where a busy server reads as "No valid version headers".
+    transport.version  # noqa: B018
     found = transport.call(run)
     mailboxes = [
         MailboxInfo(
