@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
+from ..store import Mailbox, Store
 from ..web import Response
 from . import errors, odata, permissions, responses, serialize
 from .pipeline import GraphCall, GraphRoutes
@@ -36,6 +38,30 @@ def _lookup(data: dict[str, Any]) -> Any:
     return lambda path: lower.get(path.lower())
 
 
+class _Tenant(Sequence[Mailbox]):
+    """Every mailbox in creation order, read from the store a slice at a time: one page of an
+    unfiltered, unordered ``GET /users`` costs its page, not the whole tenant."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.total = store.count_mailboxes()
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> Mailbox: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Mailbox]: ...
+    def __getitem__(self, index: int | slice) -> Mailbox | list[Mailbox]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.total)
+            chunk = self.store.mailboxes(offset=start, limit=max(0, stop - start))
+            return chunk[::step]
+        position = range(self.total)[index]  # IndexError outside, as a list
+        return self.store.mailboxes(offset=position, limit=1)[0]
+
+
 def list_users(call: GraphCall) -> Response:
     """GET /users."""
     options = call.options()
@@ -45,6 +71,8 @@ def list_users(call: GraphCall) -> Response:
             "request header: 'ConsistencyLevel: eventual'",
             code="Request_UnsupportedQuery",
         )
+    if options.filter is None and not options.orderby:
+        return _page(call, _Tenant(call.store), options)
     mailboxes = call.store.mailboxes()
     if options.filter is not None:
         _check(options.filter)
@@ -61,6 +89,10 @@ def list_users(call: GraphCall) -> Response:
             key=lambda mb, k=key: str(serialize.user_lookup(mb).get(k) or "").casefold(),
             reverse=descending,
         )
+    return _page(call, mailboxes, options)
+
+
+def _page(call: GraphCall, mailboxes: Sequence[Mailbox], options: odata.QueryOptions) -> Response:
     return responses.collection(
         call,
         mailboxes,
