@@ -14,9 +14,21 @@ from . import __version__
 from .errors import ExchangePackError
 
 REDACTED = "[REDACTED]"
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+# A JWT lies within one run of base64url characters and dots, and the run holds two dots. Run
+# on a whole text, _JWT would restart at every "eyJ" of a long dotless run (a search cursor is
+# megabytes of base64) and scan to the run's end each time: quadratic.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_.-]{21,}")
+
+
+def _redact_jwts(run: re.Match[str]) -> str:
+    text = run[0]
+    return _JWT.sub(REDACTED, text) if "eyJ" in text and text.count(".") >= 2 else text
+
+
 # Credentials that may turn up in text even when their value is unknown to the scrubber.
-_CREDENTIAL_PATTERNS = (
-    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REDACTED),  # JWT
+_CREDENTIAL_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (_TOKEN_RUN, _redact_jwts),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{16,}"), rf"\g<1>{REDACTED}"),
     (
         re.compile(
