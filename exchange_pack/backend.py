@@ -153,8 +153,10 @@ class Backend(Protocol):
         criteria: SearchCriteria,
         limit: int,
         progress: MailboxesDone | None = None,
+        start_at: str | None = None,
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
-        """``search_many`` over every searchable mailbox; Graph reads the directory inside the
+        """``search_many`` over every searchable mailbox (from mailbox ``start_at`` on, in the
+        directory's order; InputError when it is gone); Graph reads the directory inside the
         search's own stream of batches instead of before it."""
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:

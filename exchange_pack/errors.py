@@ -156,3 +156,11 @@ EXIT_CODES: dict[int, str] = {
     77: "access denied or missing permission",
     78: "bad configuration or credentials",
 }
+
+
+def directory_changed(mailbox: str) -> InputError:
+    """A search cursor resumes at a mailbox that is no longer among those searched."""
+    return InputError(
+        f"cursor resumes at {mailbox}, which is no longer among the mailboxes searched.",
+        hint="Run the search again without cursor.",
+    )

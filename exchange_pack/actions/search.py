@@ -20,10 +20,18 @@ from ..errors import (
     InternalError,
     MailboxNotFoundError,
     ThrottledError,
+    directory_changed,
 )
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from . import Progress
-from .cursor import Position, SearchCursor, decode_cursor, fingerprint
+from .cursor import (
+    CursorBudget,
+    Position,
+    SearchCursor,
+    decode_cursor,
+    fingerprint,
+    rest_size,
+)
 from .outputs import MailboxOutcome, SearchResult
 from .targets import normalize_internet_message_id
 
@@ -107,9 +115,10 @@ def first_pages(
     criteria: SearchCriteria,
     limit: int,
     progress: Progress,
+    start_at: str | None = None,
 ) -> list[Harvest]:
     """The first page of every mailbox through one ``search_many`` call (``addresses`` None:
-    every searchable mailbox, through ``search_all``)."""
+    every searchable mailbox, through ``search_all``), from mailbox ``start_at`` on."""
     harvests: list[Harvest] = []
     # One call for every mailbox, so the backend keeps its whole concurrency busy.
     if addresses is None:
@@ -117,8 +126,10 @@ def first_pages(
             criteria,
             limit,
             progress=lambda done: progress(done, None, f"searched {done} mailboxes"),
+            start_at=start_at,
         )
     else:
+        addresses = addresses[_index_of(addresses, start_at) :] if start_at else addresses
         total = len(addresses)
         answers = backend.search_many(
             addresses,
@@ -138,6 +149,14 @@ def first_pages(
     return harvests
 
 
+def _index_of(addresses: Sequence[str], mailbox: str) -> int:
+    wanted = mailbox.lower()
+    for index, address in enumerate(addresses):
+        if address.lower() == wanted:
+            return index
+    raise directory_changed(mailbox)
+
+
 def continue_pages(
     backend: Backend,
     positions: Sequence[Position],
@@ -145,17 +164,24 @@ def continue_pages(
     limit: int,
     progress: Progress,
 ) -> list[Harvest]:
-    """The next page of each mailbox a previous run's cursor named."""
-    harvests = []
-    for done, position in enumerate(positions, start=1):
+    """The next page of each mailbox a previous run's cursor named, in the cursor's order:
+    mailboxes searched from their start together through ``search_many``, the others one by
+    one from their page cursor."""
+    fresh = [p.mailbox for p in positions if p.fresh]
+    by_mailbox: dict[str, Harvest] = {}
+    if fresh:
+        for harvest in first_pages(backend, fresh, criteria, limit, progress):
+            by_mailbox[harvest.mailbox.lower()] = harvest
+    resumed = [p for p in positions if not p.fresh]
+    for done, position in enumerate(resumed, start=1):
         try:
             mailbox = backend.mailbox(position.mailbox)
         except ExchangePackError as error:
-            harvests.append(_failed(position.mailbox, error))
+            by_mailbox[position.mailbox.lower()] = _failed(position.mailbox, error)
             continue
-        harvests.append(page_through(mailbox, criteria, limit, position))
-        progress(done, len(positions), f"searched {done} of {len(positions)} mailboxes")
-    return harvests
+        by_mailbox[position.mailbox.lower()] = page_through(mailbox, criteria, limit, position)
+        progress(done, len(resumed), f"resumed {done} of {len(resumed)} mailboxes")
+    return [by_mailbox[p.mailbox.lower()] for p in positions]
 
 
 def search(
@@ -174,9 +200,15 @@ def search(
     ``addresses`` None searches every searchable mailbox. Raises the mailbox's error when
     every searched mailbox failed (one mailbox: its error)."""
     print_key = fingerprint(criteria.model_dump(mode="json"), limit, scope_key)
+    resumed: list[Position] = []  # a continuation's named mailboxes, before its rest
     if cursor:
-        positions = decode_cursor(cursor, print_key).positions
-        harvests = continue_pages(backend, positions, criteria, limit, progress)
+        state = decode_cursor(cursor, print_key)
+        resumed = state.positions
+        harvests = continue_pages(backend, resumed, criteria, limit, progress)
+        if state.rest_from:
+            harvests += first_pages(
+                backend, addresses, criteria, limit, progress, start_at=state.rest_from
+            )
     elif addresses is not None and len(addresses) == 1:
         address = addresses[0]
         try:
@@ -192,34 +224,73 @@ def search(
         first = harvests[0]
         raise first.error or error_of(first.status)
 
-    messages: list[MessageSummary] = []
-    statuses: list[MailboxOutcome] = []
-    positions_out: list[Position] = []
-    for harvest in harvests:
-        room = max(0, max_results - len(messages))
-        kept = harvest.found[:room]
-        messages.extend(item.message for item in kept)
-        resume = harvest.resume
-        if len(kept) < len(harvest.found):
-            cut = harvest.found[len(kept)]
-            resume = Position(mailbox=harvest.mailbox, page_cursor=cut.page_cursor, skip=cut.index)
-        if resume is not None:
-            positions_out.append(resume)
-        outcome = harvest.status.model_dump(exclude={"next_cursor"}) | {"count": len(kept)}
-        statuses.append(MailboxOutcome.model_validate(outcome))
+    answer = _Answer(max_results)
+    # What the named mailboxes of the input cursor would take if re-emitted unchanged.
+    still_named = [0] * (len(resumed) + 1)
+    for index in range(len(resumed) - 1, -1, -1):
+        still_named[index] = still_named[index + 1] + resumed[index].size
+    rest_from = state.rest_from if cursor else None
+    for index, harvest in enumerate(harvests):
+        resume = answer.resume_point(harvest)
+        if index < len(resumed):
+            reserve = still_named[index + 1] + (rest_size(rest_from) if rest_from else 0)
+            if resume is not None and not answer.budget.fits(resume, reserve):
+                # No room for this mailbox's progress: it and the rest resume where they stood.
+                for position in resumed[index:]:
+                    answer.budget.take(position)
+                    answer.positions.append(position)
+                break
+        elif resume is not None and not answer.budget.fits(resume, rest_size(harvest.mailbox)):
+            # The cursor could not name every mailbox left: from this one on, the scope's
+            # mailboxes are searched again by the next run (none of their messages is returned).
+            rest_from = harvest.mailbox
+            break
+        else:
+            rest_from = None
+        answer.keep(harvest, resume)
     next_cursor = (
-        SearchCursor(fingerprint=print_key, positions=positions_out).encode()
-        if positions_out
+        SearchCursor(fingerprint=print_key, positions=answer.positions, rest_from=rest_from)
+        if answer.positions or rest_from
         else None
     )
     result = SearchResult(
-        messages=messages,
-        mailboxes=statuses,
-        total=len(messages),
+        messages=answer.messages,
+        mailboxes=answer.statuses,
+        total=len(answer.messages),
         truncated=next_cursor is not None,
-        next_cursor=next_cursor,
+        next_cursor=next_cursor.encode() if next_cursor else None,
     )
     return result, harvests
+
+
+class _Answer:
+    """The run's answer as it is assembled: messages up to ``max_results``, statuses, and the
+    positions the next cursor names, within its budget."""
+
+    def __init__(self, max_results: int) -> None:
+        self.max_results = max_results
+        self.messages: list[MessageSummary] = []
+        self.statuses: list[MailboxOutcome] = []
+        self.positions: list[Position] = []
+        self.budget = CursorBudget()
+
+    def resume_point(self, harvest: Harvest) -> Position | None:
+        """Where the next run continues in this mailbox, once the room left is applied."""
+        room = max(0, self.max_results - len(self.messages))
+        if room < len(harvest.found):
+            cut = harvest.found[room]
+            return Position(mailbox=harvest.mailbox, page_cursor=cut.page_cursor, skip=cut.index)
+        return harvest.resume
+
+    def keep(self, harvest: Harvest, resume: Position | None) -> None:
+        room = max(0, self.max_results - len(self.messages))
+        kept = harvest.found[:room]
+        self.messages.extend(item.message for item in kept)
+        if resume is not None:
+            self.budget.take(resume)
+            self.positions.append(resume)
+        outcome = harvest.status.model_dump(exclude={"next_cursor"}) | {"count": len(kept)}
+        self.statuses.append(MailboxOutcome.model_validate(outcome))
 
 
 def _ok(address: str, found: list[Located], resume: Position | None) -> Harvest:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from exchangelib.services import GetFolder
 
 from ..backend import MailboxesDone
-from ..errors import EwsBlockedError, ExchangePackError
+from ..errors import EwsBlockedError, ExchangePackError, directory_changed
 from ..models import (
     DeleteType,
     MailboxInfo,
@@ -70,6 +70,7 @@ class EwsBackend:
         criteria: SearchCriteria,
         limit: int,
         progress: MailboxesDone | None = None,
+        start_at: str | None = None,
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """EWS GetSearchableMailboxes, then ``search_many`` over them (each address once)."""
         seen: set[str] = set()
@@ -79,6 +80,10 @@ class EwsBackend:
             if key and key not in seen:
                 seen.add(key)
                 addresses.append(box.address.strip())
+        if start_at is not None:
+            if start_at.lower() not in seen:
+                raise directory_changed(start_at)
+            addresses = addresses[[a.lower() for a in addresses].index(start_at.lower()) :]
         return self.search_many(addresses, criteria, limit, progress)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:

@@ -64,10 +64,13 @@ class GraphBackend:
         criteria: SearchCriteria,
         limit: int,
         progress: MailboxesDone | None = None,
+        start_at: str | None = None,
     ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
         """``GET /users`` pages fed into the ``$batch`` search as they arrive (no
         ``mailboxSettings`` read: a user without a mailbox answers its search with 404)."""
-        return fanout.search_directory(self.client, self.folders, criteria, limit, progress)
+        return fanout.search_directory(
+            self.client, self.folders, criteria, limit, progress, start_at
+        )
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts and ``GET /users/{mailbox}/mailFolders/inbox`` (or ``GET /users``)."""

@@ -28,7 +28,7 @@ from itertools import islice
 from typing import Any, Literal
 
 from ..backend import MailboxesDone
-from ..errors import ExchangePackError, ThrottledError, TransientError
+from ..errors import ExchangePackError, ThrottledError, TransientError, directory_changed
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .errors import retry_after_seconds
 from .folders import FolderDirectory, listing_path, well_known
@@ -120,9 +120,10 @@ def _start(
 class _Directory:
     """``GET /users`` page by page, feeding the pipeline; one page in flight at a time."""
 
-    def __init__(self, client: GraphClient) -> None:
+    def __init__(self, client: GraphClient, start_at: str | None = None) -> None:
         query = {"$select": DIRECTORY_FIELDS, "$top": DIRECTORY_PAGE}
         self.link: str | None = with_query("/users", query)
+        self.start_at = start_at.lower() if start_at else None  # users before it are skipped
         self.busy = False
         self.due = 0.0
         self.budget = RetryBudget(client.config.max_retries, client.config.max_retry_wait_seconds)
@@ -371,6 +372,10 @@ class _Pipeline:
             if address.lower() in directory.seen:
                 continue
             directory.seen.add(address.lower())
+            if directory.start_at is not None:
+                if address.lower() != directory.start_at:
+                    continue
+                directory.start_at = None
             fresh.append(_start(self.folders, address, self.criteria, self.limit))
         self.add(fresh)
         next_link = page.get("@odata.nextLink")
@@ -423,10 +428,14 @@ def search_directory(
     criteria: SearchCriteria,
     limit: int,
     progress: MailboxesDone | None = None,
+    start_at: str | None = None,
 ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
     """``search_many`` over every user with a mail address (``GET /users``, paged), searched
-    as the pages arrive; users whose search answers 404 (no mailbox) are left out, as
-    ``searchable_mailboxes`` leaves them out."""
-    pipeline = _Pipeline(client, folders, criteria, limit, progress, _Directory(client))
+    as the pages arrive, from user ``start_at`` on; users whose search answers 404 (no
+    mailbox) are left out, as ``searchable_mailboxes`` leaves them out."""
+    directory = _Directory(client, start_at)
+    pipeline = _Pipeline(client, folders, criteria, limit, progress, directory)
     pipeline.run()
+    if directory.start_at is not None:
+        raise directory_changed(directory.start_at)
     return _results(pipeline, folders, drop_missing=True)

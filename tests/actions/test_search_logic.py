@@ -6,13 +6,21 @@ end-to-end tests against the sandbox).
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 
 import pytest
 
-from exchange_pack.actions.cursor import SearchCursor, decode_cursor
+from exchange_pack.actions import cursor as cursor_module
+from exchange_pack.actions.cursor import MAX_CURSOR_LENGTH, SearchCursor, decode_cursor
 from exchange_pack.actions.search import criteria_from, search
-from exchange_pack.errors import AccessDeniedError, InputError, MailboxNotFoundError
+from exchange_pack.errors import (
+    AccessDeniedError,
+    InputError,
+    MailboxNotFoundError,
+    directory_changed,
+)
 from exchange_pack.models import MailboxStatus, MessageSummary, Page, SearchCriteria
 
 
@@ -42,6 +50,7 @@ class MemoryBackend:
         self.boxes = {a: MemoryMailbox(a, n) for a, n in mailboxes.items()}
         self.failing = failing or {}
         self.search_many_calls = 0
+        self.page_cursors = False  # search_many answers with the backend's page cursor
 
     def mailbox(self, address: str) -> MemoryMailbox:
         if address in self.failing:
@@ -61,9 +70,20 @@ class MemoryBackend:
                 status = "access_denied" if isinstance(error, AccessDeniedError) else "not_found"
                 out.append((MailboxStatus(mailbox=address, status=status, error=str(error)), []))
                 continue
-            items = self.boxes[address].items[:limit]
-            out.append((MailboxStatus(mailbox=address, status="ok", count=len(items)), items))
+            every = self.boxes[address].items
+            items = every[:limit]
+            more = str(limit) if len(every) > limit and self.page_cursors else None
+            status = MailboxStatus(mailbox=address, status="ok", count=len(items), next_cursor=more)
+            out.append((status, items))
         return out
+
+    def search_all(self, criteria: SearchCriteria, limit: int, progress=None, start_at=None):
+        addresses = list(self.boxes)
+        if start_at is not None:
+            if start_at not in self.boxes:
+                raise directory_changed(start_at)
+            addresses = addresses[addresses.index(start_at) :]
+        return self.search_many(addresses, criteria, limit, progress)
 
 
 def run(backend, addresses, *, limit=10, max_results=1000, cursor=None):
@@ -75,7 +95,7 @@ def run(backend, addresses, *, limit=10, max_results=1000, cursor=None):
         limit=limit,
         max_results=max_results,
         cursor=cursor,
-        scope_key=",".join(addresses),
+        scope_key="all" if addresses is None else ",".join(addresses),
         progress=lambda done, total, text: progress.append((done, total)),
     )
     return result, progress
@@ -91,6 +111,7 @@ def collect_all(backend, addresses, **kwargs) -> list[str]:
     for _ in range(100):
         if not result.next_cursor:
             return seen
+        assert len(result.next_cursor) <= MAX_CURSOR_LENGTH
         result, _ = run(backend, addresses, cursor=result.next_cursor, **kwargs)
         seen += ids(result)
     raise AssertionError("cursor never ended")
@@ -175,6 +196,70 @@ def test_cursor_from_another_search_is_refused() -> None:
     stale = SearchCursor(v=99, fingerprint="x", positions=[]).encode()
     with pytest.raises(InputError):
         decode_cursor(stale, "x")
+
+
+def _tenant(mailboxes: int, hits: int) -> MemoryBackend:
+    return MemoryBackend(
+        {f"security.operations.user{i:05d}@contoso.com": hits for i in range(mailboxes)}
+    )
+
+
+def _cursor_body(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+@pytest.mark.parametrize("everything", [True, False])
+def test_a_tenant_wide_cursor_stays_within_the_cursor_parameter(everything: bool) -> None:
+    # 5,000 mailboxes with hits and max_results 10: naming each left mailbox would take
+    # ~230 KB; the cursor names what fits and resumes the scope from the next mailbox on.
+    backend = _tenant(5_000, 2)
+    addresses = None if everything else list(backend.boxes)
+    result, _ = run(backend, addresses, limit=10, max_results=2_500)
+    assert result.total == 2_500 and len(result.next_cursor) <= MAX_CURSOR_LENGTH
+    body = _cursor_body(result.next_cursor)
+    assert body["v"] == 2 and body["rest_from"] in backend.boxes
+    assert all(isinstance(p, str) for p in body["positions"])  # fresh starts: bare addresses
+    # The mailboxes the cursor resumes from are not reported as done in this run.
+    assert body["rest_from"] not in {s.mailbox for s in result.mailboxes}
+    everything_found = collect_all(backend, addresses, limit=10, max_results=2_500)
+    assert sorted(everything_found) == sorted(m.id for b in backend.boxes.values() for m in b.items)
+
+
+def test_a_continuation_keeps_its_named_mailboxes_when_their_progress_does_not_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Resumed mailboxes whose page cursors no longer fit keep the position they came with.
+    backend = _tenant(30, 7)
+    backend.page_cursors = True
+    monkeypatch.setattr(cursor_module, "_JSON_BUDGET", 900)
+    found = collect_all(backend, list(backend.boxes), limit=3, max_results=20)
+    assert sorted(found) == sorted(m.id for b in backend.boxes.values() for m in b.items)
+
+
+def test_a_cursor_of_the_previous_version_is_still_read() -> None:
+    backend = MemoryBackend({"a@x": 4, "b@x": 4})
+    result, _ = run(backend, ["a@x", "b@x"], limit=10, max_results=5)
+    body = _cursor_body(result.next_cursor)
+    old = {
+        "v": 1,
+        "fingerprint": body["fingerprint"],
+        "positions": [
+            p if isinstance(p, dict) else {"mailbox": p, "page_cursor": None, "skip": 0}
+            for p in body["positions"]
+        ],
+    }
+    token = base64.urlsafe_b64encode(json.dumps(old).encode()).decode().rstrip("=")
+    again, _ = run(backend, ["a@x", "b@x"], limit=10, max_results=5, cursor=token)
+    assert ids(again) == ["b@x-1", "b@x-2", "b@x-3"]
+
+
+def test_a_rest_that_left_the_directory_is_refused() -> None:
+    backend = _tenant(3_000, 2)
+    result, _ = run(backend, None, limit=2, max_results=10)
+    rest = _cursor_body(result.next_cursor)["rest_from"]
+    del backend.boxes[rest]
+    with pytest.raises(InputError, match="no longer among the mailboxes"):
+        run(backend, None, limit=2, max_results=10, cursor=result.next_cursor)
 
 
 def test_criteria_from_parameters() -> None:
