@@ -7,6 +7,7 @@ error mapping written against Microsoft's service works unchanged against the sa
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 
 from ..web import Request, Response
@@ -129,11 +130,16 @@ def throttled(retry_after_seconds: float) -> GraphError:
     )
 
 
+# Request ids need no secrecy: drawn without the system call of uuid4, whose release of the
+# GIL let other request threads hold up the batch handlers' lock.
+_request_ids = random.Random()
+
+
 def request_ids(request: Request) -> tuple[str, str]:
     """The (request-id, client-request-id) pair of a request, minted once and remembered."""
     ids = request.extra.get("graph_request_ids")
     if ids is None:
-        request_id = str(uuid.uuid4())
+        request_id = str(uuid.UUID(int=_request_ids.getrandbits(128), version=4))
         ids = (request_id, request.headers.get("client-request-id") or request_id)
         request.extra["graph_request_ids"] = ids
     return ids
