@@ -22,7 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	# Two workers, each with its own session sandbox; a test file stays on one worker so its
+	# module-scoped tenants are started once.
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fuzz suite's long profile (make test runs it bounded): many more generated inputs.
 fuzz: $(STAMP)

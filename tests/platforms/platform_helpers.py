@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 CAMPAIGN_SENDER = "billing@contoso-payments.com"
@@ -29,3 +30,12 @@ def deliver_report(sandbox: Any, subject: str) -> None:
         sandbox.pack_config(backend="graph"),
     )
     assert sent.ok, sent.envelope
+
+
+def changed_files(before: Path, after: Path) -> list[str]:
+    """The files of bundle ``after`` whose bytes differ from the same file in ``before``."""
+    return [
+        path.relative_to(after).as_posix()
+        for path in sorted(after.rglob("*"))
+        if path.is_file() and path.read_bytes() != (before / path.relative_to(after)).read_bytes()
+    ]

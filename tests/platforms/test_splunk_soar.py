@@ -28,6 +28,7 @@ from platform_helpers import (
     SEEDED_REPORTS,
     SEEDED_SINCE,
     campaign_id,
+    changed_files,
     deliver_report,
 )
 
@@ -148,12 +149,7 @@ def test_bundle_follows_the_schemas(
     monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
     after = tmp_path / "after"
     build("splunk-soar", after)
-    changed = [
-        p.relative_to(after).as_posix()
-        for p in sorted(after.rglob("*"))
-        if p.is_file() and p.read_bytes() != (before / p.relative_to(after)).read_bytes()
-    ]
-    assert changed == ["src/app.py"]
+    assert changed_files(before, after) == ["src/app.py"]
     assert "action_result.data.*.results.*.note" in data_paths("delete_email")
     assert "    note: str | None = OutputField()" in (after / "src" / "app.py").read_text()
 

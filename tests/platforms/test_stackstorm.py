@@ -27,6 +27,7 @@ from platform_helpers import (
     SEEDED_REPORTS,
     SEEDED_SINCE,
     campaign_id,
+    changed_files,
     deliver_report,
 )
 
@@ -236,12 +237,7 @@ def test_bundle_follows_the_schemas(
     monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
     after = tmp_path / "after"
     build("stackstorm", after)
-    changed = [
-        p.relative_to(after).as_posix()
-        for p in sorted(after.rglob("*"))
-        if p.is_file() and p.read_bytes() != (before / p.relative_to(after)).read_bytes()
-    ]
-    assert changed == ["actions/search_emails_extended.yaml"]
+    assert changed_files(before, after) == ["actions/search_emails_extended.yaml"]
     sender = load(after / "actions" / "search_emails_extended.yaml")["parameters"]["sender"]
     assert sender["description"] == "Sender address, changed by the test."
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import runpy
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from platform_helpers import changed_files
 
 from exchange_pack.bundles import build, png
 from exchange_pack.bundles.xsoar import IMAGE_SIZE, INTEGRATION_DIR, PACK_DIR
@@ -232,13 +232,12 @@ def test_yaml_matches_demisto_sdk_schema(integration_yml: dict[str, Any]) -> Non
     assert len(list(validator.iter_errors(broken))) == 2
 
 
-def test_a_changed_schema_changes_the_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "pack"
-    for part in ("schemas", "actions", "logos"):
-        shutil.copytree(pack_root() / part, root / part)
-    for part in ("integration.yaml", "CHANGELOG.md"):
-        shutil.copy(pack_root() / part, root / part)
-    schema_file = root / "schemas" / "search_emails_extended.input.json"
+def test_a_changed_schema_changes_the_pack(
+    pack_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = tmp_path / "before"
+    build("xsoar", before)
+    schema_file = pack_copy / "schemas" / "search_emails_extended.input.json"
     schema = json.loads(schema_file.read_text("utf-8"))
     schema["properties"]["importance"] = {
         "type": "string",
@@ -246,8 +245,12 @@ def test_a_changed_schema_changes_the_pack(tmp_path: Path, monkeypatch: pytest.M
         "description": "Only messages of this importance.",
     }
     schema_file.write_text(json.dumps(schema), "utf-8")
-    monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(root))
+    monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
     build("xsoar", tmp_path / "out")
+    assert changed_files(before, tmp_path / "out") == [
+        f"{INTEGRATION_DIR}/ExchangePack.yml",
+        f"{INTEGRATION_DIR}/README.md",
+    ]
     document = yaml.safe_load((tmp_path / "out" / INTEGRATION_DIR / "ExchangePack.yml").read_text())
     search = next(c for c in document["script"]["commands"] if c["name"] == SEARCH)
     added = next(a for a in search["arguments"] if a["name"] == "importance")
