@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 CAMPAIGN_SENDER = "billing@contoso-payments.com"
 CAMPAIGN_USERS = ("alice", "bob", "carol")
@@ -39,3 +43,26 @@ def changed_files(before: Path, after: Path) -> list[str]:
         for path in sorted(after.rglob("*"))
         if path.is_file() and path.read_bytes() != (before / path.relative_to(after)).read_bytes()
     ]
+
+
+def rebuild_after_schema_change(
+    platform: str,
+    pack_copy: Path,
+    out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    schema: str,
+    change: Callable[[dict[str, Any]], None],
+) -> tuple[Path, list[str]]:
+    """Builds ``platform``'s bundle, edits ``schemas/<schema>.json`` of the pack copy with
+    ``change``, builds again from the copy; the second bundle and the files that changed."""
+    from exchange_pack.bundles import build
+
+    before, after = out / "before", out / "after"
+    build(platform, before)
+    schema_file = pack_copy / "schemas" / f"{schema}.json"
+    document = json.loads(schema_file.read_text("utf-8"))
+    change(document)
+    schema_file.write_text(json.dumps(document), "utf-8")
+    monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
+    build(platform, after)
+    return after, changed_files(before, after)

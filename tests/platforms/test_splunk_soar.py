@@ -28,8 +28,8 @@ from platform_helpers import (
     SEEDED_REPORTS,
     SEEDED_SINCE,
     campaign_id,
-    changed_files,
     deliver_report,
+    rebuild_after_schema_change,
 )
 
 from exchange_pack.bundles import build
@@ -140,16 +140,13 @@ def test_connectivity_secret_never_in_the_result(connection: dict[str, Any]) -> 
 def test_bundle_follows_the_schemas(
     pack_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = tmp_path / "before"
-    build("splunk-soar", before)
-    schema_file = pack_copy / "schemas" / "delete_email.output.json"
-    schema = json.loads(schema_file.read_text())
-    schema["properties"]["results"]["items"]["properties"]["note"] = {"type": "string"}
-    schema_file.write_text(json.dumps(schema))
-    monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
-    after = tmp_path / "after"
-    build("splunk-soar", after)
-    assert changed_files(before, after) == ["src/app.py"]
+    def add_note(schema: dict[str, Any]) -> None:
+        schema["properties"]["results"]["items"]["properties"]["note"] = {"type": "string"}
+
+    after, changed = rebuild_after_schema_change(
+        "splunk-soar", pack_copy, tmp_path, monkeypatch, "delete_email.output", add_note
+    )
+    assert changed == ["src/app.py"]
     assert "action_result.data.*.results.*.note" in data_paths("delete_email")
     assert "    note: str | None = OutputField()" in (after / "src" / "app.py").read_text()
 

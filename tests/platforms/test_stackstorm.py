@@ -27,8 +27,8 @@ from platform_helpers import (
     SEEDED_REPORTS,
     SEEDED_SINCE,
     campaign_id,
-    changed_files,
     deliver_report,
+    rebuild_after_schema_change,
 )
 
 from exchange_pack.bundles import build
@@ -228,16 +228,18 @@ def test_bad_secret_fails_without_leaking_it(st2common, pack_dir: Path, connecti
 def test_bundle_follows_the_schemas(
     pack_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = tmp_path / "before"
-    build("stackstorm", before)
-    schema_file = pack_copy / "schemas" / "search_emails_extended.input.json"
-    schema = json.loads(schema_file.read_text())
-    schema["properties"]["sender"]["description"] = "Sender address, changed by the test."
-    schema_file.write_text(json.dumps(schema))
-    monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
-    after = tmp_path / "after"
-    build("stackstorm", after)
-    assert changed_files(before, after) == ["actions/search_emails_extended.yaml"]
+    def describe_sender(schema: dict[str, Any]) -> None:
+        schema["properties"]["sender"]["description"] = "Sender address, changed by the test."
+
+    after, changed = rebuild_after_schema_change(
+        "stackstorm",
+        pack_copy,
+        tmp_path,
+        monkeypatch,
+        "search_emails_extended.input",
+        describe_sender,
+    )
+    assert changed == ["actions/search_emails_extended.yaml"]
     sender = load(after / "actions" / "search_emails_extended.yaml")["parameters"]["sender"]
     assert sender["description"] == "Sender address, changed by the test."
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
-from platform_helpers import changed_files
+from platform_helpers import rebuild_after_schema_change
 
 from exchange_pack.bundles import build, png
 from exchange_pack.bundles.xsoar import IMAGE_SIZE, INTEGRATION_DIR, PACK_DIR
@@ -235,28 +235,23 @@ def test_yaml_matches_demisto_sdk_schema(integration_yml: dict[str, Any]) -> Non
 def test_a_changed_schema_changes_the_pack(
     pack_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = tmp_path / "before"
-    build("xsoar", before)
-    schema_file = pack_copy / "schemas" / "search_emails_extended.input.json"
-    schema = json.loads(schema_file.read_text("utf-8"))
-    schema["properties"]["importance"] = {
-        "type": "string",
-        "enum": ["low", "normal", "high"],
-        "description": "Only messages of this importance.",
-    }
-    schema_file.write_text(json.dumps(schema), "utf-8")
-    monkeypatch.setenv("EXCHANGE_PACK_ROOT", str(pack_copy))
-    build("xsoar", tmp_path / "out")
-    assert changed_files(before, tmp_path / "out") == [
-        f"{INTEGRATION_DIR}/ExchangePack.yml",
-        f"{INTEGRATION_DIR}/README.md",
-    ]
-    document = yaml.safe_load((tmp_path / "out" / INTEGRATION_DIR / "ExchangePack.yml").read_text())
+    def add_importance(schema: dict[str, Any]) -> None:
+        schema["properties"]["importance"] = {
+            "type": "string",
+            "enum": ["low", "normal", "high"],
+            "description": "Only messages of this importance.",
+        }
+
+    after, changed = rebuild_after_schema_change(
+        "xsoar", pack_copy, tmp_path, monkeypatch, "search_emails_extended.input", add_importance
+    )
+    assert changed == [f"{INTEGRATION_DIR}/ExchangePack.yml", f"{INTEGRATION_DIR}/README.md"]
+    document = yaml.safe_load((after / INTEGRATION_DIR / "ExchangePack.yml").read_text())
     search = next(c for c in document["script"]["commands"] if c["name"] == SEARCH)
     added = next(a for a in search["arguments"] if a["name"] == "importance")
     assert added["predefined"] == ["low", "normal", "high"]
     assert added["description"] == "Only messages of this importance."
-    readme = (tmp_path / "out" / INTEGRATION_DIR / "README.md").read_text("utf-8")
+    readme = (after / INTEGRATION_DIR / "README.md").read_text("utf-8")
     assert "| importance | Only messages of this importance. | Optional |" in readme
 
 
