@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .models import (
     AttachmentInfo,
@@ -34,6 +34,14 @@ from .models import (
 
 ByteStream = AbstractContextManager[Iterator[bytes]]
 MailboxesDone = Callable[[int], None]
+
+
+class TenantSearch(NamedTuple):
+    """``search_all``'s answer: each mailbox searched, in directory order, and the first
+    mailbox it left for a rerun (None: every mailbox was searched)."""
+
+    results: list[tuple[MailboxStatus, list[MessageSummary]]]
+    rest_from: str | None = None
 
 
 def is_internet_message_id(ref: str) -> bool:
@@ -154,10 +162,13 @@ class Backend(Protocol):
         limit: int,
         progress: MailboxesDone | None = None,
         start_at: str | None = None,
-    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        enough: int | None = None,
+    ) -> TenantSearch:
         """``search_many`` over every searchable mailbox (from mailbox ``start_at`` on, in the
         directory's order; InputError when it is gone); Graph reads the directory inside the
-        search's own stream of batches instead of before it."""
+        search's own stream of batches instead of before it, and starts no further mailbox
+        once the first ones in order hold ``enough`` messages (``rest_from``: the first left;
+        EWS searches them all)."""
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """For test_connection: token facts (auth method, expiry, roles) and reachability from

@@ -116,17 +116,22 @@ def first_pages(
     limit: int,
     progress: Progress,
     start_at: str | None = None,
-) -> list[Harvest]:
+    enough: int | None = None,
+) -> tuple[list[Harvest], str | None]:
     """The first page of every mailbox through one ``search_many`` call (``addresses`` None:
-    every searchable mailbox, through ``search_all``), from mailbox ``start_at`` on."""
+    every searchable mailbox, through ``search_all``, which may stop starting mailboxes once
+    the first hold ``enough`` messages), from mailbox ``start_at`` on; with the first mailbox
+    left unsearched."""
     harvests: list[Harvest] = []
+    rest_from = None
     # One call for every mailbox, so the backend keeps its whole concurrency busy.
     if addresses is None:
-        answers = backend.search_all(
+        answers, rest_from = backend.search_all(
             criteria,
             limit,
             progress=lambda done: progress(done, None, f"searched {done} mailboxes"),
             start_at=start_at,
+            enough=enough,
         )
     else:
         addresses = addresses[_index_of(addresses, start_at) :] if start_at else addresses
@@ -146,7 +151,7 @@ def first_pages(
             # No cursor from the backend: the next run fetches this page again and skips.
             resume = Position(mailbox=status.mailbox, skip=len(messages))
         harvests.append(Harvest(status.mailbox, status, found, resume))
-    return harvests
+    return harvests, rest_from
 
 
 def _index_of(addresses: Sequence[str], mailbox: str) -> int:
@@ -170,7 +175,7 @@ def continue_pages(
     fresh = [p.mailbox for p in positions if p.fresh]
     by_mailbox: dict[str, Harvest] = {}
     if fresh:
-        for harvest in first_pages(backend, fresh, criteria, limit, progress):
+        for harvest in first_pages(backend, fresh, criteria, limit, progress)[0]:
             by_mailbox[harvest.mailbox.lower()] = harvest
     resumed = [p for p in positions if not p.fresh]
     for done, position in enumerate(resumed, start=1):
@@ -201,14 +206,22 @@ def search(
     every searched mailbox failed (one mailbox: its error)."""
     print_key = fingerprint(criteria.model_dump(mode="json"), limit, scope_key)
     resumed: list[Position] = []  # a continuation's named mailboxes, before its rest
+    unsearched: str | None = None  # the first mailbox the backend left for the next run
     if cursor:
         state = decode_cursor(cursor, print_key)
         resumed = state.positions
         harvests = continue_pages(backend, resumed, criteria, limit, progress)
         if state.rest_from:
-            harvests += first_pages(
-                backend, addresses, criteria, limit, progress, start_at=state.rest_from
+            rest, unsearched = first_pages(
+                backend,
+                addresses,
+                criteria,
+                limit,
+                progress,
+                start_at=state.rest_from,
+                enough=max_results,
             )
+            harvests += rest
     elif addresses is not None and len(addresses) == 1:
         address = addresses[0]
         try:
@@ -218,7 +231,9 @@ def search(
         except ExchangePackError as error:
             harvests = [_failed(address, error)]
     else:
-        harvests = first_pages(backend, addresses, criteria, limit, progress)
+        harvests, unsearched = first_pages(
+            backend, addresses, criteria, limit, progress, enough=max_results
+        )
 
     if harvests and all(h.status.status != "ok" for h in harvests):
         first = harvests[0]
@@ -230,17 +245,21 @@ def search(
     for index in range(len(resumed) - 1, -1, -1):
         still_named[index] = still_named[index + 1] + resumed[index].size
     rest_from = state.rest_from if cursor else None
+    # Room kept for a rest_from naming the mailbox at hand or the first one left unsearched.
+    rest_reserve = rest_size(max(rest_from or "", unsearched or "", key=len))
     for index, harvest in enumerate(harvests):
         resume = answer.resume_point(harvest)
         if index < len(resumed):
-            reserve = still_named[index + 1] + (rest_size(rest_from) if rest_from else 0)
+            reserve = still_named[index + 1] + rest_reserve
             if resume is not None and not answer.budget.fits(resume, reserve):
                 # No room for this mailbox's progress: it and the rest resume where they stood.
                 for position in resumed[index:]:
                     answer.budget.take(position)
                     answer.positions.append(position)
                 break
-        elif resume is not None and not answer.budget.fits(resume, rest_size(harvest.mailbox)):
+        elif resume is not None and not answer.budget.fits(
+            resume, max(rest_reserve, rest_size(harvest.mailbox))
+        ):
             # The cursor could not name every mailbox left: from this one on, the scope's
             # mailboxes are searched again by the next run (none of their messages is returned).
             rest_from = harvest.mailbox
@@ -248,6 +267,8 @@ def search(
         else:
             rest_from = None
         answer.keep(harvest, resume)
+    else:
+        rest_from = unsearched  # every mailbox searched was answered in full or named
     next_cursor = (
         SearchCursor(fingerprint=print_key, positions=answer.positions, rest_from=rest_from)
         if answer.positions or rest_from

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from exchangelib.services import GetFolder
 
-from ..backend import MailboxesDone
+from ..backend import MailboxesDone, TenantSearch
 from ..errors import EwsBlockedError, ExchangePackError, directory_changed
 from ..models import (
     DeleteType,
@@ -71,8 +71,10 @@ class EwsBackend:
         limit: int,
         progress: MailboxesDone | None = None,
         start_at: str | None = None,
-    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
-        """EWS GetSearchableMailboxes, then ``search_many`` over them (each address once)."""
+        enough: int | None = None,
+    ) -> TenantSearch:
+        """EWS GetSearchableMailboxes, then ``search_many`` over them (each address once; all
+        of them: ``enough`` does not stop it early)."""
         seen: set[str] = set()
         addresses = []
         for box in self.searchable_mailboxes():
@@ -84,7 +86,7 @@ class EwsBackend:
             if start_at.lower() not in seen:
                 raise directory_changed(start_at)
             addresses = addresses[[a.lower() for a in addresses].index(start_at.lower()) :]
-        return self.search_many(addresses, criteria, limit, progress)
+        return TenantSearch(self.search_many(addresses, criteria, limit, progress))
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts (OAuth) and whether EWS answers: EWS GetFolder of ``mailbox``'s Inbox

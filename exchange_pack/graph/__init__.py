@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..backend import MailboxesDone
+from ..backend import MailboxesDone, TenantSearch
 from ..errors import ExchangePackError
 from ..models import (
     DeleteType,
@@ -65,11 +65,12 @@ class GraphBackend:
         limit: int,
         progress: MailboxesDone | None = None,
         start_at: str | None = None,
-    ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+        enough: int | None = None,
+    ) -> TenantSearch:
         """``GET /users`` pages fed into the ``$batch`` search as they arrive (no
         ``mailboxSettings`` read: a user without a mailbox answers its search with 404)."""
         return fanout.search_directory(
-            self.client, self.folders, criteria, limit, progress, start_at
+            self.client, self.folders, criteria, limit, progress, start_at, enough
         )
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from functools import partial
 from itertools import islice
 from typing import Any, Literal
 
-from ..backend import MailboxesDone
+from ..backend import MailboxesDone, TenantSearch
 from ..errors import ExchangePackError, ThrottledError, TransientError, directory_changed
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .errors import retry_after_seconds
@@ -72,6 +72,7 @@ class MailboxSearch:
     items: list[dict[str, Any]] = field(default_factory=list)
     status: MailboxStatus | None = None
     answered: bool = False  # a page came back (a 404 before that: no mailbox)
+    started: bool = False  # its first page went out in a batch
 
     def take(self, client: GraphClient, page: dict[str, Any]) -> None:
         """Keeps the page's matching messages; the next link only while the limit allows."""
@@ -149,6 +150,7 @@ class _Pipeline:
         limit: int,
         progress: MailboxesDone | None,
         directory: _Directory | None = None,
+        enough: int | None = None,
     ):
         self.client = client
         self.folders = folders
@@ -169,10 +171,21 @@ class _Pipeline:
         self.window = float(min(CONCURRENCY, self.ceiling))
         self.peak_window = self.window
         self.stats = client.session.stats
+        # Early stop: once the mailboxes done first, in order, hold ``enough`` messages, no
+        # further mailbox is started; ``rest`` is the index of the first one left for a rerun.
+        self.enough = enough
+        self.done_prefix = 0
+        self.done_items = 0
+        self.rest: int | None = None
 
     # -- feeding ---------------------------------------------------------------------------
     def add(self, searches: Sequence[MailboxSearch]) -> None:
-        """Queues the first page of each new mailbox's search."""
+        """Queues the first page of each new mailbox's search (none once enough are found)."""
+        if self.enough_found:
+            if searches and self.rest is None:
+                self.rest = len(self.searches)
+            self.searches.extend(searches)
+            return
         self.searches.extend(searches)
         for search in searches:
             if not search.link:
@@ -181,6 +194,37 @@ class _Pipeline:
             self.ready["search"].append(self._sub("search", search.address, search.link, search))
             if self.name_folders:
                 self.unlisted[search.address] = None
+
+    @property
+    def enough_found(self) -> bool:
+        return self.enough is not None and self.done_items >= self.enough
+
+    def _note_done(self) -> None:
+        """Advances over the mailboxes done in order; at ``enough`` messages, leaves every
+        mailbox not started yet (a suffix of the order: first pages go out first in, first out)
+        to the rerun that ``rest`` names."""
+        if self.enough is None or self.rest is not None:
+            return
+        while self.done_prefix < len(self.searches) and not self.searches[self.done_prefix].link:
+            self.done_items += len(self.searches[self.done_prefix].items)
+            self.done_prefix += 1
+        if not self.enough_found:
+            return
+        waiting = [i for i, s in enumerate(self.searches) if s.link and not s.started]
+        if not waiting:
+            return  # every mailbox fed so far is started: the next directory page sets rest
+        self.rest = waiting[0]
+        left = {id(s) for s in self.searches[self.rest :] if not s.started}
+        self.ready["search"] = deque(
+            sub for sub in self.ready["search"] if id(sub.search) not in left
+        )
+        for search in self.searches[self.rest :]:
+            self.unlisted.pop(search.address, None)
+
+    def _directory_open(self) -> bool:
+        """More directory pages to read (none once the rerun's starting mailbox is known)."""
+        directory = self.directory
+        return directory is not None and directory.pending and self.rest is None
 
     def _sub(self, kind: Kind, mailbox: str, url: str, search: MailboxSearch | None) -> _Sub:
         config = self.client.config
@@ -213,8 +257,8 @@ class _Pipeline:
     def _next_due(self) -> float | None:
         """When the earliest throttled sub-request (or directory page) may go again."""
         dues = [self.delayed[0][0]] if self.delayed else []
-        directory = self.directory
-        if directory is not None and directory.pending and not directory.busy:
+        directory = self.directory if self._directory_open() else None
+        if directory is not None and not directory.busy:
             dues.append(directory.due)
         return min(dues) if dues else None
 
@@ -226,12 +270,12 @@ class _Pipeline:
             self.directory.due = 0.0
 
     def _next_job(self) -> Job | None:
-        directory = self.directory
-        if directory is not None and directory.pending and not directory.busy and not directory.due:
+        directory = self.directory if self._directory_open() else None
+        if directory is not None and not directory.busy and not directory.due:
             return self._directory_job(directory)
         searches, listings = self.ready["search"], self.ready["listing"]
         # A part-filled batch goes out only when nothing in flight could still fill it.
-        last_call = self.searching == 0 and not (directory is not None and directory.pending)
+        last_call = self.searching == 0 and not self._directory_open()
         if len(searches) >= BATCH_LIMIT or (last_call and searches):
             chunk = _take(searches)
             return self._batch_job(chunk + _take(listings, BATCH_LIMIT - len(chunk)))
@@ -251,6 +295,9 @@ class _Pipeline:
     def _batch_job(self, subs: list[_Sub]) -> Job:
         requests = [BatchRequest(id=str(i), url=sub.url) for i, sub in enumerate(subs)]
         searches = any(sub.kind == "search" for sub in subs)
+        for sub in subs:
+            if sub.search is not None:
+                sub.search.started = True
         self.searching += searches
         return partial(self._send, requests), partial(self._answered, requests, subs, searches)
 
@@ -293,6 +340,7 @@ class _Pipeline:
                     continue
             self._settle(sub, request, answer, None)
         self._adapt(throttled)
+        self._note_done()
         if searches and self.progress:
             self.progress(self.finished)
 
@@ -394,7 +442,7 @@ def _results(
 ) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
     results = []
     criteria = pipeline.criteria
-    for search in pipeline.searches:
+    for search in pipeline.searches[: pipeline.rest]:
         status = search.status or MailboxStatus(mailbox=search.address, status="ok")
         if drop_missing and status.status == "not_found" and not search.answered:
             continue  # a directory user without a mailbox (Graph: 404 on its messages)
@@ -429,13 +477,20 @@ def search_directory(
     limit: int,
     progress: MailboxesDone | None = None,
     start_at: str | None = None,
-) -> list[tuple[MailboxStatus, list[MessageSummary]]]:
+    enough: int | None = None,
+) -> TenantSearch:
     """``search_many`` over every user with a mail address (``GET /users``, paged), searched
     as the pages arrive, from user ``start_at`` on; users whose search answers 404 (no
-    mailbox) are left out, as ``searchable_mailboxes`` leaves them out."""
+    mailbox) are left out, as ``searchable_mailboxes`` leaves them out. Once the first users
+    in directory order hold ``enough`` messages, no further user is started: ``rest_from``
+    names the first of them."""
     directory = _Directory(client, start_at)
-    pipeline = _Pipeline(client, folders, criteria, limit, progress, directory)
+    pipeline = _Pipeline(client, folders, criteria, limit, progress, directory, enough)
     pipeline.run()
     if directory.start_at is not None:
         raise directory_changed(directory.start_at)
-    return _results(pipeline, folders, drop_missing=True)
+    rest = pipeline.rest
+    return TenantSearch(
+        _results(pipeline, folders, drop_missing=True),
+        pipeline.searches[rest].address if rest is not None else None,
+    )

@@ -50,7 +50,8 @@ def _spy(graph: GraphHarness, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str
 def test_every_mailbox_is_searched_without_reading_mailbox_settings(graph: GraphHarness) -> None:
     expected = [m.address for m in graph.backend.searchable_mailboxes()]
     graph.start_counting()
-    results = graph.backend.search_all(SearchCriteria(sender=CAMPAIGN_SENDER), 10)
+    results, rest = graph.backend.search_all(SearchCriteria(sender=CAMPAIGN_SENDER), 10)
+    assert rest is None
     assert [status.mailbox for status, _ in results] == expected
     found = {status.mailbox: len(messages) for status, messages in results}
     assert {user: found[user] for user in USERS} == dict.fromkeys(USERS, 1)
@@ -67,7 +68,8 @@ def test_a_user_whose_search_says_no_mailbox_is_left_out(graph: GraphHarness) ->
         body=json.dumps(NO_MAILBOX),
         headers={"Content-Type": "application/json"},
     )
-    results = graph.backend.search_all(SearchCriteria(sender=CAMPAIGN_SENDER), 10)
+    results, rest = graph.backend.search_all(SearchCriteria(sender=CAMPAIGN_SENDER), 10)
+    assert rest is None
     searched = [status.mailbox for status, _ in results]
     assert "dave@contoso.com" not in searched
     assert set(USERS) <= set(searched)
@@ -82,12 +84,32 @@ def test_searches_start_before_the_directory_is_read(
     monkeypatch.setattr(fanout, "DIRECTORY_PAGE", 2)
     monkeypatch.setattr(fanout, "BATCH_LIMIT", 2)
     calls = _spy(graph, monkeypatch)
-    results = graph.backend.search_all(SearchCriteria(sender=CAMPAIGN_SENDER), 10)
+    results, rest = graph.backend.search_all(SearchCriteria(sender=CAMPAIGN_SENDER), 10)
+    assert rest is None
     pages = [i for i, (kind, path) in enumerate(calls) if kind == "get" and "/users?" in path]
     batches = [i for i, (kind, _) in enumerate(calls) if kind == "batch"]
     assert len(pages) >= 3  # the demo tenant has more than 4 users with a mailbox
     assert batches[0] < pages[-1]  # the first mailboxes were searched while paging went on
     assert len(results) == len(graph.backend.searchable_mailboxes())
+
+
+def test_no_mailbox_is_started_once_the_first_in_order_hold_enough(
+    graph: GraphHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "DIRECTORY_PAGE", 2)
+    monkeypatch.setattr(fanout, "BATCH_LIMIT", 2)
+    monkeypatch.setattr(fanout, "CONCURRENCY", 1)
+    order = [m.address for m in graph.backend.searchable_mailboxes()]
+    every, _ = graph.backend.search_all(SearchCriteria(), 1)  # one message from each mailbox
+    results, rest = graph.backend.search_all(SearchCriteria(), 1, enough=2)
+    searched = [status.mailbox for status, _ in results]
+    assert rest is not None and rest in order and rest not in searched
+    assert searched == order[: order.index(rest)]  # a prefix of the directory, nothing after
+    assert 2 <= sum(len(messages) for _, messages in results) < len(every)
+    # The next run takes the directory up from there: together, every mailbox once.
+    later, end = graph.backend.search_all(SearchCriteria(), 1, start_at=rest)
+    assert end is None
+    assert searched + [status.mailbox for status, _ in later] == [s.mailbox for s, _ in every]
 
 
 def test_a_throttled_search_waits_outside_the_only_slot(
