@@ -226,10 +226,10 @@ def run_in_process(
     stdin = io.StringIO(json.dumps({"config": config, "parameters": parameters}))
     stdout, stderr = io.StringIO(), io.StringIO()
     _drop_pooled_connections()
-    _serial_fan_out()
-    code = run_action(
-        action, module.run, argv=[], stdin=stdin, environ={}, stdout=stdout, stderr=stderr
-    )
+    with _serial_fan_out():
+        code = run_action(
+            action, module.run, argv=[], stdin=stdin, environ={}, stdout=stdout, stderr=stderr
+        )
     return code, json.loads(stdout.getvalue()), stderr.getvalue()
 
 
@@ -240,16 +240,28 @@ def _drop_pooled_connections() -> None:
         sys.modules["exchangelib"].close_connections()
 
 
-def _serial_fan_out() -> None:
+@contextlib.contextmanager
+def _serial_fan_out() -> Iterator[None]:
     """vcrpy is not thread-safe, and a fan-out's request order depends on which answer comes
-    first: record and replay it one request at a time."""
+    first: record and replay it one request at a time. The limits are put back afterwards:
+    a test worker runs other tests in the same process."""
     from exchange_pack.actions import attachments
     from exchange_pack.ews import fanout as ews_fanout
     from exchange_pack.graph import fanout as graph_fanout
 
-    ews_fanout.MAX_CONNECTIONS = 1
-    graph_fanout.CONCURRENCY = 1
-    attachments.DOWNLOAD_CONCURRENCY = 1
+    limits = [
+        (ews_fanout, "MAX_CONNECTIONS"),
+        (graph_fanout, "CONCURRENCY"),
+        (attachments, "DOWNLOAD_CONCURRENCY"),
+    ]
+    saved = [getattr(module, name) for module, name in limits]
+    for module, name in limits:
+        setattr(module, name, 1)
+    try:
+        yield
+    finally:
+        for (module, name), value in zip(limits, saved, strict=True):
+            setattr(module, name, value)
 
 
 @contextlib.contextmanager
