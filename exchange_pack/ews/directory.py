@@ -14,12 +14,11 @@ def searchable_mailboxes(transport: EwsTransport, limit: int | None = None) -> l
     EWS does not say whether a mailbox is a user's, shared, a room or equipment: ``type`` is
     ``unknown`` (the Graph backend reads it from mailboxSettings/userPurpose)."""
 
-    def run() -> list:
-        return transport.protocol.get_searchable_mailboxes(expand_group_membership=True)
+    protocol = transport.versioned_protocol
 
-    # Probed through the transport (with its backoff) before exchangelib would guess the version
-    # inside the call, where a busy server reads as "No valid version headers".
-    transport.version  # noqa: B018
+    def run() -> list:
+        return protocol.get_searchable_mailboxes(expand_group_membership=True)
+
     found = transport.call(run)
     mailboxes = [
         MailboxInfo(

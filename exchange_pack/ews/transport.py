@@ -194,6 +194,14 @@ class EwsTransport:
                     version_cache.save(self.session.config, probed)
         return self.ews_config.version
 
+    @property
+    def versioned_protocol(self) -> PackProtocol:
+        """The protocol for an operation on no mailbox (GetSearchableMailboxes), the server
+        version probed first: exchangelib's own guess inside such a call reads a busy server
+        as "No valid version headers"."""
+        self.version  # noqa: B018
+        return self.protocol
+
     def _probe_version(self) -> Version:
         """exchangelib's version guess (one ConvertId), with a busy or transient answer raised as
         itself so that ``call`` backs off; exchangelib wraps it as "No valid version headers"."""

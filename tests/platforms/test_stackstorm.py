@@ -14,6 +14,7 @@ import inspect
 import json
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,20 +60,26 @@ class Action(abc.ABC):
     def run(self, **kwargs: Any) -> Any: ...
 
 
-@pytest.fixture(scope="module")
-def st2common() -> Any:
-    """``st2common.runners.base_action`` importable, as in an st2 pack virtualenv."""
-    names = ("st2common", "st2common.runners", "st2common.runners.base_action")
-    saved = {name: sys.modules.get(name) for name in names}
-    for name in names:
-        sys.modules[name] = types.ModuleType(name)
-    sys.modules["st2common.runners.base_action"].Action = Action  # type: ignore[attr-defined]
+def _stand_in(dotted: str, name: str, value: Any) -> Iterator[None]:
+    """``dotted`` (and its parents) importable with ``name`` in it, then as it was."""
+    parts = dotted.split(".")
+    names = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    saved = {module: sys.modules.get(module) for module in names}
+    for module in names:
+        sys.modules[module] = types.ModuleType(module)
+    setattr(sys.modules[dotted], name, value)
     yield
-    for name, module in saved.items():
-        if module is None:
-            sys.modules.pop(name, None)
+    for module, previous in saved.items():
+        if previous is None:
+            sys.modules.pop(module, None)
         else:
-            sys.modules[name] = module
+            sys.modules[module] = previous
+
+
+@pytest.fixture(scope="module")
+def st2common() -> Iterator[None]:
+    """``st2common.runners.base_action`` importable, as in an st2 pack virtualenv."""
+    yield from _stand_in("st2common.runners.base_action", "Action", Action)
 
 
 @pytest.fixture(scope="module")
@@ -306,19 +313,9 @@ class SensorService:
 
 
 @pytest.fixture(scope="module")
-def st2reactor() -> Any:
+def st2reactor() -> Iterator[None]:
     """``st2reactor.sensor.base`` importable, as in st2's sensor container."""
-    names = ("st2reactor", "st2reactor.sensor", "st2reactor.sensor.base")
-    saved = {name: sys.modules.get(name) for name in names}
-    for name in names:
-        sys.modules[name] = types.ModuleType(name)
-    sys.modules["st2reactor.sensor.base"].PollingSensor = PollingSensor  # type: ignore[attr-defined]
-    yield
-    for name, module in saved.items():
-        if module is None:
-            sys.modules.pop(name, None)
-        else:
-            sys.modules[name] = module
+    yield from _stand_in("st2reactor.sensor.base", "PollingSensor", PollingSensor)
 
 
 def sensor_files(pack_dir: Path) -> tuple[dict[str, Any], Path]:
