@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import ids, query
+from . import ids, prefilter, query
 from .mime import (
     ParsedAttachment,
     ParsedMessage,
@@ -652,6 +652,9 @@ class Store:
         "(SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id AND m.is_read = 0), "
         "(SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) FROM folders f "
     )
+    _FOLDER_SELECT_UNCOUNTED = (
+        "SELECT f.id, f.mailbox_id, f.parent_id, f.well_known, f.display_name FROM folders f "
+    )
 
     @staticmethod
     def _folder_from(row: sqlite3.Row | tuple[Any, ...]) -> Folder:
@@ -687,22 +690,29 @@ class Store:
         return None if key is None else self.folder(key.mailbox_id, key.ews)
 
     def folders(
-        self, mailbox_id: int, parent_id: str | None = None, *, deep: bool = False
+        self,
+        mailbox_id: int,
+        parent_id: str | None = None,
+        *,
+        deep: bool = False,
+        counts: bool = True,
     ) -> list[Folder]:
         """Child folders of ``parent_id`` (default: the message-folder root), or all below it
-        with ``deep``, in display-name order."""
+        with ``deep``, in display-name order. Without ``counts`` the item and child folder
+        counts are left 0 (no COUNT per folder: for callers that need the tree alone)."""
+        select = self._FOLDER_SELECT if counts else self._FOLDER_SELECT_UNCOUNTED
+        rows = self._query(
+            select + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
+            (mailbox_id,),
+        )
+        every = [self._folder_from(r) for r in rows]
         if parent_id is None:
-            root = self.folder(mailbox_id, _ROOT)
+            root = next((f for f in every if f.well_known == _ROOT), None)
             if root is None:
                 return []
             parent_id = root.id
         else:
             parent_id = ids.canonical(parent_id, "folder") or parent_id
-        rows = self._query(
-            self._FOLDER_SELECT + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
-            (mailbox_id,),
-        )
-        every = [self._folder_from(r) for r in rows]
         if not deep:
             return [f for f in every if f.parent_id == parent_id]
         wanted, found = {parent_id}, []
@@ -941,8 +951,10 @@ class Store:
             raise StoreError(f"no message {message_id}")
         return found
 
-    def _folder_key(self, mailbox_id: int, ref: str) -> str:
-        """A folder id (EWS form) for an id in either form or a well-known name."""
+    def _folder_key(self, mailbox_id: int, ref: str | Folder) -> str:
+        """A folder id (EWS form) for a folder, an id in either form or a well-known name."""
+        if isinstance(ref, Folder):
+            return ref.id
         key = ids.canonical(ref, "folder")
         if key is not None:
             return key
@@ -952,12 +964,21 @@ class Store:
     def messages(
         self,
         mailbox_id: int,
-        folder_ids: Iterable[str] | None = None,
+        folder_ids: Iterable[str | Folder] | None = None,
         *,
         include_drafts: bool = True,
     ) -> list[Message]:
-        """Every message of a mailbox (or of these folders: ids in either form or well-known
-        names), newest received first."""
+        """Every message of a mailbox (or of these folders: folders, ids in either form or
+        well-known names), newest received first."""
+        return self._messages(mailbox_id, folder_ids, include_drafts, None)
+
+    def _messages(
+        self,
+        mailbox_id: int,
+        folder_ids: Iterable[str | Folder] | None,
+        include_drafts: bool,
+        where: prefilter.Condition | None,
+    ) -> list[Message]:
         sql = f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ?"
         params: list[Any] = [mailbox_id]
         if folder_ids is not None:
@@ -968,6 +989,9 @@ class Store:
             params += wanted
         if not include_drafts:
             sql += " AND is_draft = 0"
+        if where is not None:
+            sql += f" AND ({where.sql})"
+            params += where.params
         # Ties (copies keep their received time) go newest item first, as a stable order.
         rows = self._query(sql + " ORDER BY received_at DESC, rowid DESC", params)
         return [self._message_from(r) for r in rows]
@@ -976,14 +1000,23 @@ class Store:
         self,
         mailbox_id: int,
         predicate: query.Predicate,
-        folder_ids: Iterable[str] | None = None,
+        folder_ids: Iterable[str | Folder] | None = None,
         *,
         include_drafts: bool = True,
     ) -> list[Message]:
-        """``messages()`` filtered by a query predicate, newest received first."""
-        candidates = self.messages(mailbox_id, folder_ids, include_drafts=include_drafts)
-        names = self.attachment_names([m.id for m in candidates if m.has_attachments])
-        return query.filter_messages(predicate, candidates, lambda mid: names.get(mid, []))
+        """``messages()`` filtered by a query predicate, newest received first. SQLite drops
+        the rows that cannot match first (``prefilter``); the predicate decides the rest."""
+        where = prefilter.condition(predicate)
+        candidates = self._messages(mailbox_id, folder_ids, include_drafts, where)
+        names: dict[str, list[str]] | None = None
+
+        def attachment_names(message_id: str) -> list[str]:
+            nonlocal names
+            if names is None:  # one query for every candidate, and only if the predicate asks
+                names = self.attachment_names([m.id for m in candidates if m.has_attachments])
+            return names.get(message_id, [])
+
+        return query.filter_messages(predicate, candidates, attachment_names)
 
     def attachment_names(self, message_ids: Iterable[str]) -> dict[str, list[str]]:
         """Attachment names of many messages at once, in attachment order."""

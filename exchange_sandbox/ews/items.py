@@ -94,9 +94,6 @@ def find_item(context: EwsContext, request: etree._Element) -> etree._Element:
     )
     store = context.store
 
-    def attachment_names(message_id: str) -> list[str]:
-        return [a.name for a in store.attachments(message_id)]
-
     def one(element: etree._Element) -> list[etree._Element]:
         folder = _searched_folder(context, context.folder(element), traversal)
         if folder.well_known == "contacts":
@@ -104,8 +101,7 @@ def find_item(context: EwsContext, request: etree._Element) -> etree._Element:
             return [_paged_root(request, contacts, contact_element)]
         if traversal == "Associated" or folder.well_known == "root":
             return [_paged_root(request, [], T.Message)]
-        messages = store.messages(folder.mailbox_id, [folder.id])
-        matched = query.filter_messages(predicate, messages, attachment_names)
+        matched = store.search(folder.mailbox_id, predicate, [folder])
         ordered = sort(matched, request.find(m("SortOrder")))
         return [_paged_root(request, ordered, lambda message: serialize(context, message, shape))]
 

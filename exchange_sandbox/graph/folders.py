@@ -10,6 +10,7 @@ from .pipeline import GraphCall, GraphRoutes
 DEFAULT_PAGE = 10
 _HIDDEN = {"recoverableitemsdeletions", "recoverableitemspurges"}
 _CREATE_KEYS = {"displayname", "ishidden", "@odata.type"}
+_COUNTS = {"childfoldercount", "unreaditemcount", "totalitemcount"}
 
 
 def _filtered(folders: list[Folder], options: odata.QueryOptions) -> list[Folder]:
@@ -42,13 +43,20 @@ def _respond(call: GraphCall, folders: list[Folder], fragment: str) -> Response:
     )
 
 
+def _wants_counts(options: odata.QueryOptions) -> bool:
+    """False when neither ``$select`` nor ``$filter`` can see a count (they cost a query each)."""
+    if options.select is None or options.filter is not None:
+        return True
+    return any(name.lower() in _COUNTS for name in options.select)
+
+
 def list_folders(call: GraphCall) -> Response:
     """GET /users/{id}/mailFolders: the folders under the message folder root."""
     assert call.mailbox is not None
-    root = call.folder("msgfolderroot")
+    counts = _wants_counts(call.options())
     folders = [
         f
-        for f in call.store.folders(call.mailbox.id, root.id)
+        for f in call.store.folders(call.mailbox.id, counts=counts)
         if f.well_known not in _HIDDEN and f.well_known != "contacts"
     ]
     return _respond(call, folders, f"{responses.user_set(call)}/mailFolders")

@@ -151,10 +151,10 @@ def message_response(
 
 
 # -- collection --------------------------------------------------------------------------------
-def visible_folders(call: GraphCall) -> list[str]:
-    """Ids of every mail folder ``/messages`` spans (recoverable items are not among them)."""
+def visible_folders(call: GraphCall) -> list[Folder]:
+    """Every mail folder ``/messages`` spans (recoverable items are not among them), uncounted."""
     assert call.mailbox is not None
-    folders = call.store.folders(call.mailbox.id, deep=True)
+    folders = call.store.folders(call.mailbox.id, deep=True, counts=False)
     hidden = {f.id for f in folders if f.well_known in _RECOVERABLE}
     by_id = {f.id: f for f in folders}
 
@@ -166,7 +166,7 @@ def visible_folders(call: GraphCall) -> list[str]:
             parent = by_id[parent].parent_id if parent in by_id else None
         return False
 
-    return [f.id for f in folders if f.id not in hidden and not under_hidden(f)]
+    return [f for f in folders if f.id not in hidden and not under_hidden(f)]
 
 
 def _check_orderby(options: odata.QueryOptions) -> None:
@@ -213,9 +213,9 @@ def matching(call: GraphCall, options: odata.QueryOptions) -> list[Message]:
     _check_orderby(options)
     assert call.mailbox is not None
     folder = call.folder() if "folder" in call.params else None
-    folder_ids = [folder.id] if folder is not None else visible_folders(call)
+    folders = [folder] if folder is not None else visible_folders(call)
     try:
-        candidates = call.store.search(call.mailbox.id, predicate, folder_ids)
+        candidates = call.store.search(call.mailbox.id, predicate, folders)
     except query.QueryError as exc:
         raise errors.invalid_filter(exc.message) from None
     if options.search is not None:

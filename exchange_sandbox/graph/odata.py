@@ -440,6 +440,8 @@ class QueryOptions:
 
 def split_top_level(text: str) -> list[str]:
     """Comma-separated items, ignoring commas inside parentheses (``a($select=x,y),b``)."""
+    if "(" not in text and ")" not in text:
+        return [item.strip() for item in text.split(",") if item.strip()]
     items: list[str] = []
     depth, current = 0, ""
     for char in text:

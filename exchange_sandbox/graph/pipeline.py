@@ -93,6 +93,7 @@ class GraphCall:
     params: dict[str, str]
     mailbox: Mailbox | None = None
     prefer: Prefer = field(default_factory=Prefer)
+    _options: odata.QueryOptions | None = field(default=None, init=False, repr=False)
 
     @property
     def store(self) -> Store:
@@ -105,8 +106,10 @@ class GraphCall:
         return f"{odata.base_url(self.request)}/{self.version}"
 
     def options(self) -> odata.QueryOptions:
-        """The request's OData system query options."""
-        return odata.QueryOptions.parse(self.request)
+        """The request's OData system query options (parsed once; a malformed one raises)."""
+        if self._options is None:
+            self._options = odata.QueryOptions.parse(self.request)
+        return self._options
 
     def context(self, fragment: str) -> str:
         """An ``@odata.context`` URL on this server: ``<root>/$metadata#<fragment>``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -42,17 +43,23 @@ def select(entity: dict[str, Any], chosen: list[str] | None, type_name: str) -> 
     """Applies ``$select``: the chosen properties plus ``id`` and the ``@odata`` annotations."""
     if chosen is None:
         return entity
-    known = set(entity) | _OPTIONAL.get(type_name, set())
-    lower = {k.lower(): k for k in known}
-    picked: dict[str, Any] = {k: v for k, v in entity.items() if k.startswith("@odata.")}
+    keys = _selected_keys(type_name, tuple(entity), tuple(chosen))
+    return {key: entity[key] for key in keys}
+
+
+@functools.lru_cache(maxsize=1024)
+def _selected_keys(type_name: str, present: tuple[str, ...], chosen: tuple[str, ...]) -> list[str]:
+    """The keys ``select`` keeps, in order (a listing asks the same of every entity)."""
+    lower = {k.lower(): k for k in (*present, *_OPTIONAL.get(type_name, ()))}
+    picked = [k for k in present if k.startswith("@odata.")]
     for name in chosen:
         key = lower.get(name.lower())
         if key is None:
             raise unknown_property(name, type_name)
-        if key in entity:
-            picked[key] = entity[key]
-    if "id" in entity:
-        picked["id"] = entity["id"]
+        if key in present and key not in picked:
+            picked.append(key)
+    if "id" in present and "id" not in picked:
+        picked.append("id")
     return picked
 
 
