@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError, InternalError
 
+# libyaml's safe loader when PyYAML has it: the manifest is read at every action's start.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # The action ids users and playbooks call (binding, DESIGN.md).
 BINDING_ACTION_IDS: tuple[str, ...] = (
     "test_connection",
@@ -159,19 +162,36 @@ def load_manifest_document(root: Path | None = None) -> dict[str, Any]:
     """integration.yaml as parsed YAML (not yet checked)."""
     path = manifest_path(root)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist.") from None
+    return _parsed(path.name, text)
+
+
+def _parsed(name: str, text: str) -> dict[str, Any]:
+    try:
+        document = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{name} is not valid YAML: {exc}") from None
     if not isinstance(document, dict):
-        raise ConfigError(f"{path.name} must be a mapping at the top level.")
+        raise ConfigError(f"{name} must be a mapping at the top level.")
     return document
 
 
 def load_manifest(root: Path | None = None) -> Manifest:
     """integration.yaml, validated against ``schemas/integration.json``."""
-    document = load_manifest_document(root)
+    path = manifest_path(root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist.") from None
+    return _checked(path.parent, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _checked(root: Path, text: str) -> Manifest:
+    """One parse and schema check per manifest text (a process reads it more than once)."""
+    document = _parsed("integration.yaml", text)
     errors = sorted(
         schema_validator("integration", root).iter_errors(document), key=lambda e: e.json_path
     )
