@@ -11,10 +11,9 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
-from jsonschema import Draft202012Validator, ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
@@ -23,6 +22,10 @@ from .config import SECRET_KEYS, ConnectionConfig
 from .envelope import url_secrets, without_userinfo
 from .errors import ConfigError, InputError
 from .manifest import load_schema, schema_validator
+from .schema_check import is_valid
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 ENV_PREFIX = "EXCHANGE_"
 CONFIG_FILE_ENV = "EXCHANGE_CONFIG"
@@ -502,10 +505,11 @@ def describe_error(error: ValidationError, noun: str, secret_keys: frozenset[str
     return f"{where}: {error.message}"
 
 
-def schema_problems(
-    validator: Draft202012Validator, instance: Any, noun: str, secret_keys: frozenset[str]
-) -> list[str]:
-    """Every schema violation as a sentence, in document order."""
+def schema_problems(name: str, instance: Any, noun: str, secret_keys: frozenset[str]) -> list[str]:
+    """Every violation of ``schemas/<name>.json`` as a sentence, in document order."""
+    if is_valid(name, instance):
+        return []
+    validator = schema_validator(name)
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path])
     return [describe_error(e, noun, secret_keys) for e in errors]
 
@@ -522,9 +526,7 @@ def validate_config(raw: Mapping[str, Any]) -> ConnectionConfig:
     schema = load_schema("connection")
     values = coerce(raw, schema)
     edge.check_config(values, schema, secret_keys_of(schema), _CONFIG_HINT)
-    problems = schema_problems(
-        schema_validator("connection"), values, "config key", secret_keys_of(schema)
-    )
+    problems = schema_problems("connection", values, "config key", secret_keys_of(schema))
     if problems:
         raise ConfigError(
             "Invalid connection config: " + "; ".join(problems) + ".",
@@ -551,7 +553,7 @@ def validate_parameters(action_id: str, raw: Mapping[str, Any]) -> dict[str, Any
     values = coerce(raw, schema)
     hint = f"See schemas/{action_id}.input.json for the parameters of {action_id}."
     edge.check_parameters(values, schema, secret_keys_of(schema), hint)
-    problems = schema_problems(schema_validator(name), values, "parameter", secret_keys_of(schema))
+    problems = schema_problems(name, values, "parameter", secret_keys_of(schema))
     if problems:
         raise InputError("Invalid parameters: " + "; ".join(problems) + ".", hint=hint)
     return apply_defaults(values, schema)

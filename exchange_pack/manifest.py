@@ -10,13 +10,16 @@ import os
 import re
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError, InternalError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 # libyaml's safe loader when PyYAML has it: the manifest is read at every action's start.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -97,6 +100,8 @@ def load_schema(name: str, root: Path | None = None) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def _validator(path: Path) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker  # only to explain a failure
+
     return Draft202012Validator(_load_schema_file(path), format_checker=FormatChecker())
 
 
@@ -192,6 +197,9 @@ def load_manifest(root: Path | None = None) -> Manifest:
 def _checked(root: Path, text: str) -> Manifest:
     """One parse and schema check per manifest text (a process reads it more than once)."""
     document = _parsed("integration.yaml", text)
+    schema = load_schema("integration", root)
+    if jsonschema_rs.validator_for(schema, validate_formats=True).is_valid(document):
+        return Manifest.model_validate(document)
     errors = sorted(
         schema_validator("integration", root).iter_errors(document), key=lambda e: e.json_path
     )
