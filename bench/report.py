@@ -116,7 +116,7 @@ def _section_requests(results: Results) -> list[str]:
         "### Why an action is above its minimum, and the fix",
         "",
     ]
-    lines += _excess_causes(rows)
+    lines += _excess_causes(rows) or ["No action is above its minimum."]
     unexplained = [r for r in rows if r["excess"] != _explained(r)]
     if unexplained:
         lines += [
