@@ -28,15 +28,22 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield running
 
 
-@pytest.fixture
-def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
-    """The session tenant back at its seed, with an empty request log and no faults."""
-    sandbox.reset()
+def _default_conditions(sandbox: Sandbox) -> None:
     sandbox.clear_faults()
     sandbox.settings(latency_ms=0, throttle="off", ews_blocked=False, token_lifetime=3599)
     sandbox.clock(0)
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The session tenant back at its seed, with an empty request log and no faults; its
+    clock and settings are put back afterwards too, for the tests that use ``sandbox`` as it
+    is (a module's token taken after a test moved the clock would be born expired)."""
+    sandbox.reset()
+    _default_conditions(sandbox)
     sandbox.clear_requests()
-    return sandbox
+    yield sandbox
+    _default_conditions(sandbox)
 
 
 @pytest.fixture(scope="session")
