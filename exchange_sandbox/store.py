@@ -402,6 +402,12 @@ class Store:
         self._write_lock = threading.RLock()
         self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._connections_lock = threading.Lock()
+        # Bumped after every write transaction: reads cached with an older value are stale.
+        # (The sandbox is the one process writing its state.)
+        self._generation = 0
+        self._trees: dict[int, tuple[int, list[tuple[Any, ...]]]] = {}
+        self._trees_lock = threading.Lock()
+        self._apps: dict[str, tuple[int, tuple[Any, ...]]] = {}
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
@@ -429,8 +435,10 @@ class Store:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._generation += 1
                 raise
             conn.execute("COMMIT")
+            self._generation += 1
 
     def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction around many store calls (seeds); nested calls join it."""
@@ -518,9 +526,19 @@ class Store:
         )
 
     def app(self, client_id: str) -> App | None:
-        """The app registered with this client id, or None."""
+        """The app registered with this client id, or None (every request asks: the row is
+        read again only after a write)."""
+        generation = self._generation
+        cached = self._apps.get(client_id)
+        writing = self._conn().in_transaction  # a writer reads its own rows, never kept
+        if cached is not None and cached[0] == generation and not writing:
+            return self._app_from(cached[1])
         rows = self._query("SELECT * FROM apps WHERE client_id = ?", (client_id,))
-        return self._app_from(rows[0]) if rows else None
+        if not rows:
+            return None
+        if not writing:
+            self._apps[client_id] = (generation, rows[0])  # registered apps only: a handful
+        return self._app_from(rows[0])
 
     def apps(self) -> list[App]:
         """Every registered app, by display name."""
@@ -700,11 +718,14 @@ class Store:
         """Child folders of ``parent_id`` (default: the message-folder root), or all below it
         with ``deep``, in display-name order. Without ``counts`` the item and child folder
         counts are left 0 (no COUNT per folder: for callers that need the tree alone)."""
-        select = self._FOLDER_SELECT if counts else self._FOLDER_SELECT_UNCOUNTED
-        rows = self._query(
-            select + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
-            (mailbox_id,),
-        )
+        if counts:
+            rows = self._query(
+                self._FOLDER_SELECT
+                + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
+                (mailbox_id,),
+            )
+        else:
+            rows = self._folder_tree(mailbox_id)
         every = [self._folder_from(r) for r in rows]
         if parent_id is None:
             root = next((f for f in every if f.well_known == _ROOT), None)
@@ -725,6 +746,29 @@ class Store:
                     found.append(folder)
                     changed = True
         return sorted(found, key=lambda f: f.display_name.lower())
+
+    _TREES_KEPT = 4096  # mailboxes whose folder tree is kept (a fan-out lists each one twice)
+
+    def _folder_tree(self, mailbox_id: int) -> list[tuple[Any, ...]]:
+        """A mailbox's folder rows without counts, in display-name order: read once per write
+        (a search and a folder listing of the same mailbox both need the tree)."""
+        generation = self._generation  # read before the query: a write during it invalidates
+        cached = self._trees.get(mailbox_id)
+        writing = self._conn().in_transaction  # a writer reads its own rows, never kept
+        if cached is not None and cached[0] == generation and not writing:
+            return cached[1]
+        rows = self._query(
+            self._FOLDER_SELECT_UNCOUNTED
+            + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
+            (mailbox_id,),
+        )
+        if writing:
+            return rows
+        with self._trees_lock:
+            if len(self._trees) >= self._TREES_KEPT:
+                del self._trees[next(iter(self._trees))]
+            self._trees[mailbox_id] = (generation, rows)
+        return rows
 
     def folder_by_path(self, mailbox_id: int, path: str) -> Folder | None:
         """``Inbox/Phishing`` style paths, case-insensitive, from the message-folder root."""

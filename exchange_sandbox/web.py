@@ -74,10 +74,12 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
+        self._by_method: dict[str, list[tuple[str, re.Pattern[str], Handler, str]]] = {}
 
     def add(self, method: str, pattern: str, handler: Handler, name: str | None = None) -> None:
         """Register ``handler`` for ``method`` (or ``*``) and a full-match path regex."""
         self._routes.append((method.upper(), re.compile(pattern), handler, name or pattern))
+        self._by_method.clear()
 
     def route(self, method: str, pattern: str, name: str | None = None):
         def decorate(handler: Handler) -> Handler:
@@ -88,18 +90,20 @@ class Router:
 
     def include(self, other: Router) -> None:
         self._routes.extend(other._routes)
+        self._by_method.clear()
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], str] | None:
-        """The route for this method and path; a 405 handler when only the method differs."""
-        path_matched = False
-        for route_method, regex, handler, name in self._routes:
+        """The first route for this method and path; a 405 handler when only the method
+        differs."""
+        routes = self._by_method.get(method)
+        if routes is None:  # the routes a method can take, in order (a request tries no other)
+            routes = [r for r in self._routes if r[0] in ("*", method)]
+            self._by_method[method] = routes
+        for _, regex, handler, name in routes:
             m = regex.fullmatch(path)
-            if not m:
-                continue
-            path_matched = True
-            if route_method in ("*", method):
+            if m:
                 return handler, {k: unquote(v) for k, v in m.groupdict().items() if v}, name
-        if path_matched:
+        if any(regex.fullmatch(path) for _, regex, _, _ in self._routes):
             return _method_not_allowed, {}, "405"
         return None
 

@@ -84,6 +84,15 @@ def _waves(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return waves
 
 
+def _forwarded(outer: Request) -> list[tuple[str, str]]:
+    """The outer request's headers every sub-request carries (read once per batch)."""
+    found = outer.extra.get("batch_forwarded")
+    if found is None:
+        found = [(n, outer.headers[n]) for n in _FORWARDED if outer.headers.get(n)]
+        outer.extra["batch_forwarded"] = found
+    return found
+
+
 def _sub_request(
     outer: Request, version: str, item: dict[str, Any], held: list[tuple[str, str, str]]
 ) -> Request:
@@ -95,9 +104,8 @@ def _sub_request(
     target = f"/{version}{url}"
     split = urlsplit(target)
     headers = HeaderMap()
-    for name in _FORWARDED:
-        if outer.headers.get(name):
-            headers[name] = outer.headers[name]
+    for name, value in _forwarded(outer):
+        headers[name] = value
     for name, value in (item.get("headers") or {}).items():
         del headers[name]
         headers[name] = str(value)

@@ -7,6 +7,7 @@ Only what Exchange Online's REST face filters on is accepted; anything else is t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 
@@ -130,6 +131,7 @@ def _function(name: str, field: str, literal: odata.Literal) -> Predicate:
     raise invalid_filter(f"The function '{name}' is not supported on messages.")
 
 
+@functools.lru_cache(maxsize=256)  # parsed filters are cached and frozen, predicates too
 def compile_filter(expr: odata.Expr) -> Predicate:
     """The store predicate for a parsed message ``$filter``."""
     if (logical := _logical(expr, compile_filter)) is not None:

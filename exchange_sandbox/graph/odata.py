@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -312,6 +313,7 @@ def _relative(expr: Expr, var: str) -> Expr:
     raise invalid_filter("Nested lambda expressions are not supported.")
 
 
+@functools.lru_cache(maxsize=256)  # a fan-out sends one $filter to every mailbox; Expr is frozen
 def parse_filter(text: str) -> Expr:
     """Parses an OData ``$filter`` value; raises GraphError 400 "Invalid filter clause"."""
     return _FilterParser(text).parse()

@@ -180,6 +180,29 @@ def test_delete_attachment_rewrites_mime_and_keeps_other_ids(store: Store, alice
     assert store.message(message.id).version > message.version  # type: ignore[union-attr]
 
 
+def test_reads_kept_between_writes_see_every_write(store: Store, alice: Mailbox) -> None:
+    # Folder trees and apps are read once per write; a write, or a rolled-back one, shows.
+    def names() -> set[str]:
+        return {f.display_name for f in store.folders(alice.id, deep=True, counts=False)}
+
+    assert "Phishing" not in names()
+    store.create_folder(alice.id, "inbox", "Phishing")
+    assert "Phishing" in names()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.create_folder(alice.id, "inbox", "Rolled back")
+        assert "Rolled back" in names()  # the writer sees its own transaction
+        raise RuntimeError
+    assert "Rolled back" not in names()
+    store.add_app(App("cid", "full", "s3cret", None, None, ["Mail.Read"], None))
+    assert store.app("cid").roles == ["Mail.Read"]  # type: ignore[union-attr]
+    store.update_app("cid", roles=["Mail.ReadWrite"])
+    assert store.app("cid").roles == ["Mail.ReadWrite"]  # type: ignore[union-attr]
+    store.app("cid").roles.append("tampered")  # type: ignore[union-attr]
+    assert store.app("cid").roles == ["Mail.ReadWrite"]  # type: ignore[union-attr]
+    store.reset()
+    assert store.app("cid") is None and names() == set()
+
+
 def test_add_attachment_appends_a_part(store: Store, alice: Mailbox) -> None:
     message = store.add_message(alice.id, "inbox", _mime(attachments=1))
     before = store.attachments(message.id)
