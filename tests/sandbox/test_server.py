@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from exchange_sandbox.process import CA_ENV_VARS, Sandbox, start_sandbox
+from exchange_sandbox.web import Response, Router
 
 
 def _context(ca_bundle: str) -> ssl.SSLContext:
@@ -187,3 +188,19 @@ def test_pack_config_is_a_valid_connection_config(
         assert config.authority == f"{sandbox.base_url}/{sandbox.tenant_id}"
     assert config.default_mailbox == "alice@contoso.com"
     assert config.token_cache_path and config.token_cache_path.startswith(str(sandbox.workdir))
+
+
+def test_router_takes_the_first_route_for_the_method_and_answers_405_for_another() -> None:
+    router = Router()
+    router.add("GET", r"/users/(?P<user>[^/]+)", lambda **kw: Response(200), "get-user")
+    router.add("*", r"/users/me", lambda **kw: Response(200), "any-me")
+    router.add("POST", r"/users/(?P<user>[^/]+)", lambda **kw: Response(201), "post-user")
+    router.add("POST", r"/users/me", lambda **kw: Response(202), "post-me")
+    assert router.match("GET", "/users/me")[1:] == ({"user": "me"}, "get-user")  # type: ignore[index]
+    assert router.match("POST", "/users/me")[2] == "any-me"  # type: ignore[index]
+    assert router.match("POST", "/users/b%40c")[1:] == ({"user": "b@c"}, "post-user")  # type: ignore[index]
+    assert router.match("DELETE", "/users/bob")[2] == "405"  # type: ignore[index]
+    assert router.match("DELETE", "/users/me")[2] == "any-me"  # type: ignore[index]
+    assert router.match("GET", "/groups") is None
+    router.add("DELETE", r"/users/(?P<user>[^/]+)", lambda **kw: Response(204), "delete-user")
+    assert router.match("DELETE", "/users/bob")[2] == "delete-user"  # type: ignore[index]
