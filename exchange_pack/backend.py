@@ -166,9 +166,8 @@ class Backend(Protocol):
     ) -> TenantSearch:
         """``search_many`` over every searchable mailbox (from mailbox ``start_at`` on, in the
         directory's order; InputError when it is gone); Graph reads the directory inside the
-        search's own stream of batches instead of before it, and starts no further mailbox
-        once the first ones in order hold ``enough`` messages (``rest_from``: the first left;
-        EWS searches them all)."""
+        search's own stream of batches instead of before it. Both start no further mailbox
+        once the first ones in order hold ``enough`` messages (``rest_from``: the first left)."""
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """For test_connection: token facts (auth method, expiry, roles) and reachability from

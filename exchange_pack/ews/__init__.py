@@ -73,8 +73,8 @@ class EwsBackend:
         start_at: str | None = None,
         enough: int | None = None,
     ) -> TenantSearch:
-        """EWS GetSearchableMailboxes, then ``search_many`` over them (each address once; all
-        of them: ``enough`` does not stop it early)."""
+        """EWS GetSearchableMailboxes, then the search over them in that order (each address
+        once), starting no further mailbox once the first ones hold ``enough`` messages."""
         seen: set[str] = set()
         addresses = []
         for box in self.searchable_mailboxes():
@@ -86,7 +86,7 @@ class EwsBackend:
             if start_at.lower() not in seen:
                 raise directory_changed(start_at)
             addresses = addresses[[a.lower() for a in addresses].index(start_at.lower()) :]
-        return TenantSearch(self.search_many(addresses, criteria, limit, progress))
+        return fanout.search_until(self.transport, addresses, criteria, limit, progress, enough)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
         """Token facts (OAuth) and whether EWS answers: EWS GetFolder of ``mailbox``'s Inbox

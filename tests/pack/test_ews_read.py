@@ -16,6 +16,7 @@ from ews_backend_support import CAMPAIGN_SENDER, CAMPAIGN_SUBJECT, EwsHarness, c
 from exchange_pack import errors
 from exchange_pack.backend import ByteStream
 from exchange_pack.config import ConnectionConfig
+from exchange_pack.ews import fanout
 from exchange_pack.ews.messages import ews_item_id
 from exchange_pack.models import OutgoingMessage, SearchCriteria
 from exchange_pack.session import Session
@@ -197,6 +198,27 @@ def test_search_many_reports_each_mailbox(ews: EwsHarness) -> None:
     assert statuses["bob@contoso.com"].count == 1
     assert statuses["nobody@contoso.com"].status == "not_found"
     assert [m.internet_message_id for m in results[1][1]] == [campaign_id("bob")]
+
+
+def test_no_mailbox_is_started_once_the_first_in_order_hold_enough(
+    ews: EwsHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "MAX_CONNECTIONS", 1)  # one mailbox at a time: a strict order
+    order = [m.address for m in ews.backend.searchable_mailboxes()]
+    every, end = ews.backend.search_all(SearchCriteria(), 1)  # one message from each mailbox
+    assert end is None and [s.mailbox for s, _ in every] == order
+    ews.sandbox.clear_requests()
+    results, rest = ews.backend.search_all(SearchCriteria(), 1, enough=2)
+    searched = [status.mailbox for status, _ in results]
+    assert rest is not None and rest in order and rest not in searched
+    assert searched == order[: order.index(rest)]  # a prefix of the directory, nothing after
+    assert 2 <= sum(len(messages) for _, messages in results) < len(every)
+    impersonated = {e["mailbox"] for e in ews.sandbox.requests() if e["operation"] == "FindItem"}
+    assert impersonated and rest not in impersonated and impersonated <= set(searched)
+    # The next run takes the directory up from there: together, every mailbox once.
+    later, end = ews.backend.search_all(SearchCriteria(), 1, start_at=rest)
+    assert end is None
+    assert searched + [status.mailbox for status, _ in later] == [s.mailbox for s, _ in every]
 
 
 def test_same_search_data_as_the_graph_backend(fresh_sandbox: Sandbox) -> None:
