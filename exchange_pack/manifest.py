@@ -163,13 +163,17 @@ def manifest_path(root: Path | None = None) -> Path:
     return (root or pack_root()) / "integration.yaml"
 
 
-def load_manifest_document(root: Path | None = None) -> dict[str, Any]:
-    """integration.yaml as parsed YAML (not yet checked)."""
+def _manifest_text(root: Path | None) -> tuple[Path, str]:
     path = manifest_path(root)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path, path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist.") from None
+
+
+def load_manifest_document(root: Path | None = None) -> dict[str, Any]:
+    """integration.yaml as parsed YAML (not yet checked)."""
+    path, text = _manifest_text(root)
     return _parsed(path.name, text)
 
 
@@ -185,11 +189,7 @@ def _parsed(name: str, text: str) -> dict[str, Any]:
 
 def load_manifest(root: Path | None = None) -> Manifest:
     """integration.yaml, validated against ``schemas/integration.json``."""
-    path = manifest_path(root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist.") from None
+    path, text = _manifest_text(root)
     return _checked(path.parent, text)
 
 
