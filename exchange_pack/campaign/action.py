@@ -9,6 +9,7 @@ should take up (failed, throttled, or with more matches than ``limit``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from ..envelope import ActionResult
 from ..errors import InputError
 from ..models import SearchCriteria
 from . import approval, audit, engine, fanout, purview_run
-from .cursor import ALL, decode_cursor, encode_cursor
+from .cursor import ALL, decode_cursor, encode_cursor, taken_up
 from .models import MailboxCount, SearchAndDeleteResult, Totals
 
 if TYPE_CHECKING:
@@ -87,8 +88,17 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
         engine.choose(requested, backend, ctx, everything=everything, mailboxes=0)
         if mode == "delete":
             purview_run.check_delete_type(delete_type)
+
+    @functools.cache
+    def approved_scope() -> list[str]:
+        """The approved mailboxes in order (a cursor's ``rest_from`` is a place in them)."""
+        return listed or search_scope({"all_mailboxes": True}, config, backend)
+
     if cursor and token:
-        addresses = decode_cursor(cursor, approval.token_id(token))
+        resume = decode_cursor(cursor, approval.token_id(token))
+        addresses = (
+            resume.mailboxes if resume.rest_from is None else taken_up(resume, approved_scope())
+        )
     elif listed:
         addresses = listed
     elif requested == "ediscovery":
@@ -170,7 +180,9 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
         estimated_at_approval=approved.estimated,
         audit_file=audit_file,
         truncated=bool(deletion.resume),
-        next_cursor=encode_cursor(token_id, deletion.resume) if deletion.resume else None,
+        next_cursor=encode_cursor(token_id, deletion.resume, approved_scope)
+        if deletion.resume
+        else None,
         **result_args,
     )
     return delete_result(result, ctx)

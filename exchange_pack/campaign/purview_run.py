@@ -111,7 +111,7 @@ def run(
     )
     cursor = None
     if remains:
-        cursor = encode_cursor(token_id, job.mailboxes or [ALL])
+        cursor = encode_cursor(token_id, job.mailboxes or [ALL], lambda: job.mailboxes)
     return SearchAndDeleteResult(
         mode="delete",
         delete_type=job.delete_type,

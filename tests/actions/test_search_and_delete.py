@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from pack_runner import CAMPAIGN_SENDER, CAMPAIGN_SUBJECT, CAMPAIGN_USERS, PackRunner, campaign_id
 
+from exchange_pack.campaign import approval
+from exchange_pack.campaign.cursor import _encoded
+
 pytestmark = pytest.mark.sandbox
 
 ACTION = "search_and_delete_emails"
@@ -181,6 +184,35 @@ def test_partial_failure_is_resumed_with_next_cursor(fresh_pack: PackRunner, bac
     assert outcomes.count(("carol@contoso.com", "failed")) == 1
     assert outcomes.count(("carol@contoso.com", "deleted")) == 1
     assert [o for _, o in outcomes].count("deleted") == 3
+
+
+def _resuming(token: str, rest_from: str) -> str:
+    """The cursor of a delete run that left more mailboxes than a cursor can name."""
+    body = {"v": 1, "token": approval.token_id(token), "mailboxes": [], "rest_from": rest_from}
+    return _encoded(body)
+
+
+def test_a_cursor_resumes_the_approved_scope_from_rest_from(
+    fresh_pack: PackRunner, backend: str
+) -> None:
+    token = estimate(fresh_pack, backend)["approval_token"]
+    resumed = delete(fresh_pack, backend, token, cursor=_resuming(token, "bob@contoso.com"))
+    searched = [box["mailbox"] for box in resumed["mailboxes"]]
+    assert searched[:2] == ["bob@contoso.com", "carol@contoso.com"], searched
+    assert "alice@contoso.com" not in searched  # before bob in the directory: done already
+    assert resumed["totals"]["deleted"] == 2 and resumed["next_cursor"] is None
+    assert campaign_folders(fresh_pack, backend)["alice@contoso.com"] == "inbox"
+    gone = fresh_pack.run(
+        ACTION,
+        {
+            **CAMPAIGN,
+            "mode": "delete",
+            "approval_token": token,
+            "cursor": _resuming(token, "left@contoso.com"),
+        },
+        backend,
+    )
+    assert gone.code == 64 and "no longer among them" in gone.envelope["error"]["message"]
 
 
 @pytest.mark.parametrize(

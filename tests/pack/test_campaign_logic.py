@@ -4,12 +4,16 @@ eDiscovery engine, the cursor, and the address / word-start matching of the sear
 from __future__ import annotations
 
 import datetime as dt
+import random
+import string
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
+from exchange_pack.actions.cursor import MAX_CURSOR_LENGTH
 from exchange_pack.campaign import approval
-from exchange_pack.campaign.cursor import decode_cursor, encode_cursor
+from exchange_pack.campaign.cursor import Resume, decode_cursor, encode_cursor, taken_up
 from exchange_pack.campaign.ediscovery import content_query
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.errors import InputError, UnsupportedError
@@ -93,13 +97,47 @@ def test_kql_of_the_ediscovery_engine() -> None:
 
 def test_cursor_is_bound_to_its_approval() -> None:
     cursor = encode_cursor("abc", ["a@x.com", "b@x.com"])
-    assert decode_cursor(cursor, "abc") == ["a@x.com", "b@x.com"]
+    assert decode_cursor(cursor, "abc") == Resume(["a@x.com", "b@x.com"], None)
     with pytest.raises(InputError, match="cursor"):
         decode_cursor(cursor, "other")
     with pytest.raises(InputError, match="cursor"):
         decode_cursor("not-a-cursor", "abc")
     many = [f"user{n:05d}@contoso.com" for n in range(5000)]
-    assert len(encode_cursor("abc", many)) < 65536  # the cursor parameter's maxLength
+    assert len(encode_cursor("abc", many)) < MAX_CURSOR_LENGTH  # names them all
+
+
+def _tenant(size: int) -> list[str]:
+    """Addresses that compress like a real directory's (first.last), in directory order."""
+    rng = random.Random(size)
+
+    def word() -> str:
+        return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9)))
+
+    return [f"{word()}.{word()}{n}@contoso.com" for n in range(size)]
+
+
+def test_a_cursor_too_long_to_name_every_mailbox_left_resumes_the_scope() -> None:
+    scope = _tenant(30_000)
+    rng = random.Random(7)
+    # A rerun's order (its own cursor's mailboxes first) is not the scope's: left out of order.
+    left = rng.sample(scope, 12_000)
+    asked: list[Sequence[str]] = []
+    cursor = encode_cursor("abc", left, lambda: asked.append(scope) or scope)
+    assert len(cursor) <= MAX_CURSOR_LENGTH and asked  # the scope is read only when needed
+    resume = decode_cursor(cursor, "abc")
+    assert resume.rest_from in left and 1_000 < len(resume.mailboxes) < len(left)
+    again = taken_up(resume, scope)
+    assert set(left) <= set(again)  # every mailbox left is searched again
+    assert len(again) == len(set(again)) and len(again) < len(scope)
+    # A mailbox left that the scope no longer holds is named, never lost behind rest_from.
+    gone = "left.the@contoso.com"
+    resume = decode_cursor(encode_cursor("abc", [*left, gone], lambda: scope), "abc")
+    assert gone in resume.mailboxes and set(left) <= set(taken_up(resume, scope))
+    with pytest.raises(InputError, match="no longer among them"):
+        taken_up(resume, [a for a in scope if a != resume.rest_from])
+    assert encode_cursor("abc", left[:100], lambda: pytest.fail("read")) == encode_cursor(
+        "abc", left[:100]
+    )
 
 
 @pytest.mark.parametrize(
