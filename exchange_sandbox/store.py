@@ -405,9 +405,8 @@ class Store:
         # Bumped after every write transaction: reads cached with an older value are stale.
         # (The sandbox is the one process writing its state.)
         self._generation = 0
-        self._trees: dict[int, tuple[int, list[tuple[Any, ...]]]] = {}
-        self._trees_lock = threading.Lock()
-        self._apps: dict[str, tuple[int, tuple[Any, ...]]] = {}
+        self._kept: dict[tuple[str, Any], tuple[int, list[tuple[Any, ...]]]] = {}
+        self._kept_lock = threading.Lock()
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
@@ -447,6 +446,25 @@ class Store:
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         cur = self._conn().execute(sql, tuple(params))
         return cur.fetchall()
+
+    _KEPT = 4096  # reads kept (a fan-out reads each mailbox's folder tree twice)
+
+    def _kept_query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """``_query`` for rows every request reads again (folder trees, apps): read once per
+        write; a writer inside its transaction reads its own rows, never the kept ones."""
+        generation = self._generation  # read before the query: a write during it invalidates
+        key = (sql, params)
+        kept = self._kept.get(key)
+        writing = self._conn().in_transaction
+        if kept is not None and kept[0] == generation and not writing:
+            return kept[1]
+        rows = self._query(sql, params)
+        if not writing:
+            with self._kept_lock:
+                if len(self._kept) >= self._KEPT:
+                    del self._kept[next(iter(self._kept))]
+                self._kept[key] = (generation, rows)
+        return rows
 
     def _new_key_bytes(self) -> bytes:
         source: Callable[[], bytes] | None = getattr(self._local, "key_source", None)
@@ -526,19 +544,9 @@ class Store:
         )
 
     def app(self, client_id: str) -> App | None:
-        """The app registered with this client id, or None (every request asks: the row is
-        read again only after a write)."""
-        generation = self._generation
-        cached = self._apps.get(client_id)
-        writing = self._conn().in_transaction  # a writer reads its own rows, never kept
-        if cached is not None and cached[0] == generation and not writing:
-            return self._app_from(cached[1])
-        rows = self._query("SELECT * FROM apps WHERE client_id = ?", (client_id,))
-        if not rows:
-            return None
-        if not writing:
-            self._apps[client_id] = (generation, rows[0])  # registered apps only: a handful
-        return self._app_from(rows[0])
+        """The app registered with this client id, or None (every request asks)."""
+        rows = self._kept_query("SELECT * FROM apps WHERE client_id = ?", (client_id,))
+        return self._app_from(rows[0]) if rows else None
 
     def apps(self) -> list[App]:
         """Every registered app, by display name."""
@@ -725,7 +733,11 @@ class Store:
                 (mailbox_id,),
             )
         else:
-            rows = self._folder_tree(mailbox_id)
+            rows = self._kept_query(
+                self._FOLDER_SELECT_UNCOUNTED
+                + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
+                (mailbox_id,),
+            )
         every = [self._folder_from(r) for r in rows]
         if parent_id is None:
             root = next((f for f in every if f.well_known == _ROOT), None)
@@ -746,29 +758,6 @@ class Store:
                     found.append(folder)
                     changed = True
         return sorted(found, key=lambda f: f.display_name.lower())
-
-    _TREES_KEPT = 4096  # mailboxes whose folder tree is kept (a fan-out lists each one twice)
-
-    def _folder_tree(self, mailbox_id: int) -> list[tuple[Any, ...]]:
-        """A mailbox's folder rows without counts, in display-name order: read once per write
-        (a search and a folder listing of the same mailbox both need the tree)."""
-        generation = self._generation  # read before the query: a write during it invalidates
-        cached = self._trees.get(mailbox_id)
-        writing = self._conn().in_transaction  # a writer reads its own rows, never kept
-        if cached is not None and cached[0] == generation and not writing:
-            return cached[1]
-        rows = self._query(
-            self._FOLDER_SELECT_UNCOUNTED
-            + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
-            (mailbox_id,),
-        )
-        if writing:
-            return rows
-        with self._trees_lock:
-            if len(self._trees) >= self._TREES_KEPT:
-                del self._trees[next(iter(self._trees))]
-            self._trees[mailbox_id] = (generation, rows)
-        return rows
 
     def folder_by_path(self, mailbox_id: int, path: str) -> Folder | None:
         """``Inbox/Phishing`` style paths, case-insensitive, from the message-folder root."""
