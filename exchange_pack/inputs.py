@@ -21,8 +21,7 @@ from . import edge
 from .config import SECRET_KEYS, ConnectionConfig
 from .envelope import url_secrets, without_userinfo
 from .errors import ConfigError, InputError
-from .manifest import load_schema, schema_validator
-from .schema_check import is_valid
+from .manifest import load_schema, schema_is_valid, schema_validator
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -507,7 +506,7 @@ def describe_error(error: ValidationError, noun: str, secret_keys: frozenset[str
 
 def schema_problems(name: str, instance: Any, noun: str, secret_keys: frozenset[str]) -> list[str]:
     """Every violation of ``schemas/<name>.json`` as a sentence, in document order."""
-    if is_valid(name, instance):
+    if schema_is_valid(name, instance):
         return []
     validator = schema_validator(name)
     errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path])
