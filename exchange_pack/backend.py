@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
+from .errors import ExchangePackError, directory_changed
 from .models import (
     AttachmentInfo,
     Contact,
@@ -42,6 +43,20 @@ class TenantSearch(NamedTuple):
 
     results: list[tuple[MailboxStatus, list[MessageSummary]]]
     rest_from: str | None = None
+
+
+def from_mailbox(
+    addresses: Sequence[str],
+    mailbox: str,
+    gone: Callable[[str], ExchangePackError] = directory_changed,
+) -> list[str]:
+    """``addresses`` from ``mailbox`` on (a cursor's resume point; case-insensitive); raises
+    ``gone(mailbox)`` when they no longer hold it."""
+    wanted = mailbox.lower()
+    for index, address in enumerate(addresses):
+        if address.lower() == wanted:
+            return list(addresses[index:])
+    raise gone(mailbox)
 
 
 def is_internet_message_id(ref: str) -> bool:

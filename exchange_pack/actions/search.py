@@ -13,14 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backend import Backend, MailboxBackend
+from ..backend import Backend, MailboxBackend, from_mailbox
 from ..errors import (
     AccessDeniedError,
     ExchangePackError,
     InternalError,
     MailboxNotFoundError,
     ThrottledError,
-    directory_changed,
 )
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from . import Progress
@@ -134,7 +133,7 @@ def first_pages(
             enough=enough,
         )
     else:
-        addresses = addresses[_index_of(addresses, start_at) :] if start_at else addresses
+        addresses = from_mailbox(addresses, start_at) if start_at else addresses
         total = len(addresses)
         answers = backend.search_many(
             addresses,
@@ -152,14 +151,6 @@ def first_pages(
             resume = Position(mailbox=status.mailbox, skip=len(messages))
         harvests.append(Harvest(status.mailbox, status, found, resume))
     return harvests, rest_from
-
-
-def _index_of(addresses: Sequence[str], mailbox: str) -> int:
-    wanted = mailbox.lower()
-    for index, address in enumerate(addresses):
-        if address.lower() == wanted:
-            return index
-    raise directory_changed(mailbox)
 
 
 def continue_pages(

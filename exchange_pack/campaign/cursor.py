@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from ..actions.cursor import MAX_CURSOR_LENGTH
+from ..backend import from_mailbox
 from ..errors import InputError
 
 CURSOR_VERSION = 1
@@ -80,18 +81,18 @@ def decode_cursor(cursor: str, token_id: str) -> Resume:
     return Resume(mailboxes, rest_from)
 
 
+def _gone_from_scope(mailbox: str) -> InputError:
+    return InputError(
+        f"cursor resumes the approved mailboxes from {mailbox}, which is no longer among them.",
+        hint="Run mode estimate again for a new approval_token over the current mailboxes.",
+    )
+
+
 def taken_up(resume: Resume, scope: Sequence[str]) -> list[str]:
     """The mailboxes a rerun searches: those named, then ``scope`` from ``rest_from`` on
     (InputError when the scope no longer holds it)."""
     if resume.rest_from is None:
         return resume.mailboxes
-    lowered = [address.lower() for address in scope]
-    if resume.rest_from.lower() not in lowered:
-        raise InputError(
-            f"cursor resumes the approved mailboxes from {resume.rest_from}, which is no longer "
-            "among them.",
-            hint="Run mode estimate again for a new approval_token over the current mailboxes.",
-        )
+    rest = from_mailbox(scope, resume.rest_from, _gone_from_scope)
     named = {address.lower() for address in resume.mailboxes}
-    rest = scope[lowered.index(resume.rest_from.lower()) :]
     return resume.mailboxes + [address for address in rest if address.lower() not in named]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from exchangelib.services import GetFolder
 
-from ..backend import MailboxesDone, TenantSearch
-from ..errors import EwsBlockedError, ExchangePackError, directory_changed
+from ..backend import MailboxesDone, TenantSearch, from_mailbox
+from ..errors import EwsBlockedError, ExchangePackError
 from ..models import (
     DeleteType,
     MailboxInfo,
@@ -83,9 +83,7 @@ class EwsBackend:
                 seen.add(key)
                 addresses.append(box.address.strip())
         if start_at is not None:
-            if start_at.lower() not in seen:
-                raise directory_changed(start_at)
-            addresses = addresses[[a.lower() for a in addresses].index(start_at.lower()) :]
+            addresses = from_mailbox(addresses, start_at)
         return fanout.search_until(self.transport, addresses, criteria, limit, progress, enough)
 
     def probe(self, mailbox: str | None = None) -> dict[str, Any]:
