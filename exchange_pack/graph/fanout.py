@@ -32,7 +32,7 @@ from ..errors import ExchangePackError, ThrottledError, TransientError, director
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .errors import retry_after_seconds
 from .folders import FolderDirectory, listing_path, well_known
-from .search import Check, message_query, summaries
+from .search import Check, FirstPage, summaries
 from .shape import mailbox_info
 from .transport import (
     BATCH_LIMIT,
@@ -102,22 +102,6 @@ class _Sub:
     search: MailboxSearch | None = None
 
 
-def _start(
-    folders: FolderDirectory, address: str, criteria: SearchCriteria, limit: int
-) -> MailboxSearch:
-    folder = criteria.folder
-    try:
-        target = None
-        if folder is not None:
-            target = well_known(folder) or folders.resolve(address, folder)
-        link, check = message_query(criteria, address, target, limit)
-        return MailboxSearch(address, link, check, limit)
-    except ExchangePackError as error:
-        search = MailboxSearch(address, None, None, limit)
-        search.fail(error)
-        return search
-
-
 class _Directory:
     """``GET /users`` page by page, feeding the pipeline; one page in flight at a time."""
 
@@ -156,6 +140,7 @@ class _Pipeline:
         self.folders = folders
         self.criteria = criteria
         self.limit = limit
+        self.first_page = FirstPage.of(criteria, limit)
         self.name_folders = criteria.folder is None
         self.progress = progress
         self.directory = directory
@@ -179,6 +164,20 @@ class _Pipeline:
         self.rest: int | None = None
 
     # -- feeding ---------------------------------------------------------------------------
+    def start(self, address: str) -> MailboxSearch:
+        """A mailbox's search before its first page: the folder searched resolved, if any."""
+        folder = self.criteria.folder
+        try:
+            target = None
+            if folder is not None:
+                target = well_known(folder) or self.folders.resolve(address, folder)
+            link, check = self.first_page.request(address, target)
+            return MailboxSearch(address, link, check, self.limit)
+        except ExchangePackError as error:
+            search = MailboxSearch(address, None, None, self.limit)
+            search.fail(error)
+            return search
+
     def add(self, searches: Sequence[MailboxSearch]) -> None:
         """Queues the first page of each new mailbox's search (none once enough are found)."""
         if self.enough_found:
@@ -424,7 +423,7 @@ class _Pipeline:
                 if address.lower() != directory.start_at:
                     continue
                 directory.start_at = None
-            fresh.append(_start(self.folders, address, self.criteria, self.limit))
+            fresh.append(self.start(address))
         self.add(fresh)
         next_link = page.get("@odata.nextLink")
         if next_link:
@@ -465,7 +464,7 @@ def search_many(
     one folder listing per mailbox with hits to name the folders, in the same stream of
     batches."""
     pipeline = _Pipeline(client, folders, criteria, limit, progress)
-    pipeline.add([_start(folders, address, criteria, limit) for address in addresses])
+    pipeline.add([pipeline.start(address) for address in addresses])
     pipeline.run()
     return _results(pipeline, folders, drop_missing=False)
 

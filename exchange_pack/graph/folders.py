@@ -41,10 +41,12 @@ def top_level(listing: dict[str, Any]) -> dict[str, str]:
     return {f["id"]: f.get("displayName") or "" for f in listing.get("value") or []}
 
 
+_LISTING_QUERY = with_query("", {"$select": "id,displayName", "$top": LISTING_PAGE})
+
+
 def listing_path(mailbox: str) -> str:
     """``GET /users/{id}/mailFolders``: the mailbox's top-level folders, ids and names only."""
-    path = graph_path("/users/{}/mailFolders", mailbox)
-    return with_query(path, {"$select": "id,displayName", "$top": LISTING_PAGE})
+    return graph_path("/users/{}/mailFolders", mailbox) + _LISTING_QUERY
 
 
 class FolderDirectory:

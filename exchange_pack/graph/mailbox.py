@@ -82,7 +82,7 @@ class GraphMailbox:
     ) -> Page[MessageSummary]:
         """``GET messages`` with ``$filter`` or ``$search`` (+ local check), then folder names."""
         folder = self.folders.resolve(self.address, criteria.folder) if criteria.folder else None
-        first, check = search.message_query(criteria, self.address, folder, limit)
+        first, check = search.FirstPage.of(criteria, limit).request(self.address, folder)
         items, next_cursor = collect(self.client, first, limit, cursor, check)
         found = search.summaries(items, self.address, criteria, self._folder_name)
         return Page[MessageSummary](items=found, next_cursor=next_cursor)

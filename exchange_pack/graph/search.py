@@ -8,6 +8,7 @@ other criterion is checked locally on the returned messages (never silently drop
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..models import MessageSummary, SearchCriteria
@@ -105,22 +106,33 @@ def collection_path(mailbox: str, folder: str | None) -> str:
     return graph_path("/users/{}/mailFolders/{}/messages", mailbox, folder)
 
 
-def message_query(
-    criteria: SearchCriteria, mailbox: str, folder: str | None, limit: int
-) -> tuple[str, Check | None]:
-    """The first-page request path and the local check still to apply (None: none needed)."""
-    names = ["attachments($select=name)"] if criteria.attachment_name else []
-    params: dict[str, Any] = select(SUMMARY_FIELDS, *names)
-    if needs_search(criteria):
-        params["$search"] = kql(criteria)
-        params["$top"] = MAX_PAGE_SIZE
-        check: Check | None = local_check(criteria, mailbox)
-    else:
-        params["$filter"] = all_of(filter_clauses(criteria))
-        # contains() matches anywhere in the subject; the filter holds at word starts only.
-        check = local_check(criteria, mailbox) if criteria.subject else None
-        params["$top"] = MAX_PAGE_SIZE if check else max(1, min(limit, MAX_PAGE_SIZE))
-    return with_query(collection_path(mailbox, folder), params), check
+@dataclass(frozen=True)
+class FirstPage:
+    """A search's first-page request: the query is encoded once, the same in every mailbox."""
+
+    criteria: SearchCriteria
+    query: str  # ``$select=...&$filter=...`` (or ``$search``), percent-encoded
+    checked: bool  # returned messages need the local check
+
+    @classmethod
+    def of(cls, criteria: SearchCriteria, limit: int) -> FirstPage:
+        """``$filter`` when Graph can express every criterion, else ``$search`` + local check."""
+        names = ["attachments($select=name)"] if criteria.attachment_name else []
+        params: dict[str, Any] = select(SUMMARY_FIELDS, *names)
+        if needs_search(criteria):
+            params["$search"] = kql(criteria)
+            checked = True
+        else:
+            params["$filter"] = all_of(filter_clauses(criteria))
+            # contains() matches anywhere in the subject; the filter holds at word starts only.
+            checked = bool(criteria.subject)
+        params["$top"] = MAX_PAGE_SIZE if checked else max(1, min(limit, MAX_PAGE_SIZE))
+        return cls(criteria, with_query("", params).removeprefix("?"), checked)
+
+    def request(self, mailbox: str, folder: str | None) -> tuple[str, Check | None]:
+        """The mailbox's first-page path and the local check still to apply (None: none)."""
+        check = local_check(self.criteria, mailbox) if self.checked else None
+        return f"{collection_path(mailbox, folder)}?{self.query}", check
 
 
 def folder_label(folder: str | None) -> str | None:
