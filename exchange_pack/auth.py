@@ -22,8 +22,6 @@ from urllib.parse import urlsplit
 
 import msal
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from msal.exceptions import MsalServiceError
 from pydantic import BaseModel
 
@@ -114,6 +112,10 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
 
 def load_certificate_credential(pem: bytes, password: str | None, source: str) -> dict[str, str]:
     """msal's certificate credential (private key, SHA-1 thumbprint, certificate) from a PEM."""
+    # Imported here: a client-secret configuration (most of them) never loads cryptography.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
     key_block = _PRIVATE_KEY_BLOCK.search(pem)
     if key_block is None:
         raise ConfigError(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from . import __version__
 from .errors import ExchangePackError
@@ -86,9 +86,9 @@ class ActionResult(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = {}
     message: str = ""
-    summary: dict[str, Any] = Field(default_factory=dict)
+    summary: dict[str, Any] = {}
 
     @field_validator("data", mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from . import edge
@@ -46,7 +46,7 @@ class ParsedArgs(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    values: dict[str, str | list[str]] = Field(default_factory=dict)
+    values: dict[str, str | list[str]] = {}
     config_file: str | None = None
     log_level: str | None = None
     help: bool = False
@@ -59,7 +59,7 @@ class RawInput(BaseModel):
     config: dict[str, Any]
     parameters: dict[str, Any]
     source: str  # where the input came from, in words ("stdin", "adapter", ...)
-    sources: dict[str, str] = Field(default_factory=dict)  # parameter -> where it came from
+    sources: dict[str, str] = {}  # parameter -> where it came from
 
 
 # -- command line ----------------------------------------------------------------------------

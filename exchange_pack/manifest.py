@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema_rs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError, InternalError
 
@@ -141,8 +141,8 @@ class ActionSpec(BaseModel):
     output_schema: str
     backends: list[Literal["graph", "ews"]]
     permissions: dict[str, list[str]]
-    extra_permissions: list[dict[str, Any]] = Field(default_factory=list)
-    table_columns: list[str] = Field(default_factory=list)
+    extra_permissions: list[dict[str, Any]] = []
+    table_columns: list[str] = []
 
 
 class Manifest(BaseModel):

@@ -10,8 +10,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..campaign.models import SearchAndDeleteResult
-from ..enrich.models import EmailResult
 from ..models import (
     AttachmentInfo,
     Contact,
@@ -28,7 +26,6 @@ from ..models import (
     SentMessage,
 )
 from .eml import EmlHeaders
-from .polling import PollResult
 
 
 class ActionCheck(Model):
@@ -150,22 +147,31 @@ class ReplyResult(Model):
     attachment_names: list[str]
 
 
-# The model behind each action's ``data`` (schemas/<action_id>.output.json mirrors it).
-OUTPUT_MODELS: dict[str, type[Model]] = {
-    "test_connection": ConnectionReport,
-    "get_attachments": AttachmentsResult,
-    "get_contacts": ContactsResult,
-    "get_searchable_mailboxes": SearchableMailboxesResult,
-    "get_out_of_office": OutOfOffice,
-    "search_emails_extended": SearchResult,
-    "copy_email": CopyResult,
-    "delete_attachments": DeleteAttachmentsResult,
-    "delete_email": DeleteEmailResult,
-    "download_mail_as_eml": EmlResult,
-    "junk_mail": JunkOutcome,
-    "send_email": SendResult,
-    "reply_to_email": ReplyResult,
-    "poll_mailbox": PollResult,
-    "get_email": EmailResult,
-    "search_and_delete_emails": SearchAndDeleteResult,
-}
+def output_models() -> dict[str, type[Model]]:
+    """The model behind each action's ``data`` (schemas/<action_id>.output.json mirrors it).
+
+    The later actions' models live with their logic and are imported here, not by every action
+    process that needs only its own output model.
+    """
+    from ..campaign.models import SearchAndDeleteResult
+    from ..enrich.models import EmailResult
+    from .polling import PollResult
+
+    return {
+        "test_connection": ConnectionReport,
+        "get_attachments": AttachmentsResult,
+        "get_contacts": ContactsResult,
+        "get_searchable_mailboxes": SearchableMailboxesResult,
+        "get_out_of_office": OutOfOffice,
+        "search_emails_extended": SearchResult,
+        "copy_email": CopyResult,
+        "delete_attachments": DeleteAttachmentsResult,
+        "delete_email": DeleteEmailResult,
+        "download_mail_as_eml": EmlResult,
+        "junk_mail": JunkOutcome,
+        "send_email": SendResult,
+        "reply_to_email": ReplyResult,
+        "poll_mailbox": PollResult,
+        "get_email": EmailResult,
+        "search_and_delete_emails": SearchAndDeleteResult,
+    }

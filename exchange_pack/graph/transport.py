@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from ..auth import token_fingerprint
@@ -107,7 +107,7 @@ class BatchResponse(BaseModel):
 
     id: str
     status: int
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = {}
     body: Any = None
 
     @property

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from exchange_pack.actions.connection import missing_permissions
-from exchange_pack.actions.outputs import OUTPUT_MODELS
+from exchange_pack.actions.outputs import output_models
 from exchange_pack.manifest import BINDING_ACTION_IDS, changelog_version, load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,7 +147,7 @@ def test_binding_parameters_mean_the_same_everywhere() -> None:
 @pytest.mark.parametrize("action_id", BINDING_ACTION_IDS)
 def test_output_schema_mirrors_the_output_model(action_id: str) -> None:
     document = schema(f"{action_id}.output")
-    compare_model(OUTPUT_MODELS[action_id], document, document, action_id)
+    compare_model(output_models()[action_id], document, document, action_id)
 
 
 def test_every_message_in_an_output_carries_its_ids() -> None:

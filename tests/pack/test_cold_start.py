@@ -1,5 +1,6 @@
-"""Cold start: a Graph action process never imports exchangelib (an EWS one does), and no
-action that succeeds imports jsonschema (jsonschema-rs checks; jsonschema only explains).
+"""Cold start: a Graph action process never imports exchangelib (an EWS one does), no action
+that succeeds imports jsonschema (jsonschema-rs checks; jsonschema only explains), and an app
+with a client secret never imports cryptography (only a certificate needs it).
 
 Runs real action processes against the sandbox with ``python -X importtime`` and reads the
 modules they imported from its report on stderr (timings are for ``make bench``, not here).
@@ -25,11 +26,13 @@ def imported_modules(
     sandbox: Sandbox,
     tmp_path: Path,
     message_id: str = "<inv-20931-alice@contoso-payments.com>",
+    auth: str = "secret",
 ) -> set[str]:
     """Runs download_mail_as_eml on ``backend`` under ``-X importtime``; its top-level modules."""
     document: dict[str, Any] = {
         "config": sandbox.pack_config(
             backend=backend,
+            auth=auth,
             token_cache_path=str(tmp_path / "token-cache.json"),
             output_dir=str(tmp_path / "output"),
         ),
@@ -58,10 +61,13 @@ def imported_modules(
     return modules
 
 
-def test_graph_action_does_not_import_exchangelib(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_graph_action_leaves_out_exchangelib_jsonschema_cryptography(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     modules = imported_modules("graph", sandbox, tmp_path)
     assert "exchangelib" not in modules
     assert "jsonschema" not in modules
+    assert "cryptography" not in modules
 
 
 def test_jsonschema_explains_bad_input(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -72,3 +78,8 @@ def test_jsonschema_explains_bad_input(sandbox: Sandbox, tmp_path: Path) -> None
 def test_ews_action_imports_exchangelib(sandbox: Sandbox, tmp_path: Path) -> None:
     # The same detection sees exchangelib when it is loaded, so the Graph test can fail.
     assert "exchangelib" in imported_modules("ews", sandbox, tmp_path)
+
+
+def test_certificate_app_imports_cryptography(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The same detection sees cryptography when a certificate is loaded, so the test can fail.
+    assert "cryptography" in imported_modules("graph", sandbox, tmp_path, auth="certificate")
