@@ -11,6 +11,7 @@ hits, not the mailbox.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, NamedTuple
 
 from . import query
@@ -43,6 +44,18 @@ class Condition(NamedTuple):
 
 def condition(pred: query.Predicate) -> Condition | None:
     """A necessary condition for ``pred``, or None when every row must be tested."""
+    try:
+        return _kept_condition(pred)  # a fan-out sends one query to every mailbox
+    except TypeError:  # a value that cannot be hashed (a list): worked out each time
+        return _condition(pred)
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_condition(pred: query.Predicate) -> Condition | None:
+    return _condition(pred)
+
+
+def _condition(pred: query.Predicate) -> Condition | None:
     if isinstance(pred, query.And):
         parts = [c for c in map(condition, pred.items) if c is not None]
         return _joined(parts, " AND ") if parts else None

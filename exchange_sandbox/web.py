@@ -7,6 +7,7 @@ connection so injected latency (``time.sleep``) costs wall time, not throughput.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -23,6 +24,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 Body = bytes | Iterable[bytes]
+
+
+@functools.lru_cache(maxsize=1024)
+def _query_pairs(query: str) -> tuple[tuple[str, str], ...]:
+    return tuple(parse_qsl(query, keep_blank_values=True))
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """A query string as {name: first value}, decoded (a fan-out sends one query many times)."""
+    return {k: v for k, v in reversed(_query_pairs(query))}
 
 
 @dataclass
@@ -140,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
             method=self.command,
             target=self.path,
             path=unquote(split.path),
-            query={k: v for k, v in reversed(parse_qsl(split.query, keep_blank_values=True))},
+            query=parse_query(split.query),
             headers=self.headers,
             body=body,
             client_address=self.client_address[0],

@@ -22,10 +22,10 @@ import threading
 from dataclasses import dataclass
 from email.message import Message as HeaderMap
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..tenant import HELD_SLOTS, LATENCY_WAITED
-from ..web import Request, Response
+from ..web import Request, Response, parse_query
 from . import errors
 from .pipeline import BATCH_CLAIMS, GraphCall, GraphRoutes
 
@@ -120,7 +120,7 @@ def _sub_request(
         method=str(item["method"]).upper(),
         target=target,
         path=unquote(split.path),
-        query={k: v for k, v in reversed(parse_qsl(split.query, keep_blank_values=True))},
+        query=parse_query(split.query),
         headers=headers,
         body=raw,
         client_address=outer.client_address,

@@ -442,8 +442,13 @@ class QueryOptions:
 
 def split_top_level(text: str) -> list[str]:
     """Comma-separated items, ignoring commas inside parentheses (``a($select=x,y),b``)."""
+    return list(_split_top_level(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_top_level(text: str) -> tuple[str, ...]:
     if "(" not in text and ")" not in text:
-        return [item.strip() for item in text.split(",") if item.strip()]
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     items: list[str] = []
     depth, current = 0, ""
     for char in text:
@@ -454,7 +459,7 @@ def split_top_level(text: str) -> list[str]:
         else:
             current += char
     items.append(current.strip())
-    return [item for item in items if item]
+    return tuple(item for item in items if item)
 
 
 @dataclass(frozen=True)
