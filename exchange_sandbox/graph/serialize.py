@@ -9,8 +9,8 @@ import datetime as dt
 import functools
 import html
 import re
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from .. import ids, query
@@ -105,6 +105,67 @@ def etag(version: int) -> str:
     return f'W/"{ids.change_key(version)}"'
 
 
+class _Shown(NamedTuple):
+    """What a message's rendering depends on besides the message."""
+
+    id: str  # the id shown: the entry id, or the immutable id when asked for
+    body_type: BodyType | None
+    flag_status: str
+
+
+# microsoft.graph.message properties in Graph's order, each rendered only when selected.
+_MESSAGE: dict[str, Callable[[Message, _Shown], Any]] = {
+    "@odata.etag": lambda m, s: etag(m.version),
+    "id": lambda m, s: rest_id(s.id),
+    "createdDateTime": lambda m, s: timestamp(m.created_at),
+    "lastModifiedDateTime": lambda m, s: timestamp(m.modified_at),
+    "changeKey": lambda m, s: ids.change_key(m.version),
+    "categories": lambda m, s: list(m.categories),
+    "receivedDateTime": lambda m, s: timestamp(m.received_at),
+    "sentDateTime": lambda m, s: timestamp(m.sent_at),
+    "hasAttachments": lambda m, s: m.has_attachments,
+    "internetMessageId": lambda m, s: m.internet_message_id,
+    "subject": lambda m, s: m.subject,
+    "bodyPreview": lambda m, s: m.body_preview,
+    "importance": lambda m, s: m.importance,
+    "parentFolderId": lambda m, s: rest_id(m.folder_id),
+    "conversationId": lambda m, s: ids.to_rest(m.conversation_id) if m.conversation_id else None,
+    "conversationIndex": lambda m, s: _conversation_index(m),
+    "isDeliveryReceiptRequested": lambda m, s: False,
+    "isReadReceiptRequested": lambda m, s: False,
+    "isRead": lambda m, s: m.is_read,
+    "isDraft": lambda m, s: m.is_draft,
+    "webLink": lambda m, s: web_link(m.id),
+    "inferenceClassification": lambda m, s: "focused",
+    "body": lambda m, s: body(m.body, m.body_type, s.body_type),
+    "sender": lambda m, s: recipient(m.sender) if m.sender else None,  # present when set
+    "from": lambda m, s: recipient(m.from_) if m.from_ else None,  # present when set
+    "toRecipients": lambda m, s: [recipient(a) for a in m.to],
+    "ccRecipients": lambda m, s: [recipient(a) for a in m.cc],
+    "bccRecipients": lambda m, s: [recipient(a) for a in m.bcc],
+    "replyTo": lambda m, s: [recipient(a) for a in m.reply_to],
+    "flag": lambda m, s: {"flagStatus": s.flag_status},
+    "internetMessageHeaders": lambda m, s: [{"name": n, "value": v} for n, v in m.headers],
+    "uniqueBody": lambda m, s: body(m.body, m.body_type, s.body_type),
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _message_keys(
+    has_sender: bool, has_from: bool, chosen: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The properties a message shows: without ``$select`` all but the optional ones."""
+    absent = {"sender"} if not has_sender else set()
+    if not has_from:
+        absent.add("from")
+    if chosen is None:
+        absent |= _OPTIONAL["message"]
+    else:
+        absent |= {name for name in _OPTIONAL["message"] if not wants(list(chosen), name)}
+    present = tuple(key for key in _MESSAGE if key not in absent)
+    return present if chosen is None else tuple(_selected_keys("message", present, chosen))
+
+
 def message(
     m: Message,
     chosen: list[str] | None = None,
@@ -116,49 +177,11 @@ def message(
     """microsoft.graph.message (``$select`` applied; headers and uniqueBody only when chosen);
     ``id`` is the entry id, which changes on a move, unless immutable ids were asked for."""
     shown_id = m.id if immutable_id or not m.folder_id else ids.entry_id(m.id, m.folder_id)
-    entity: dict[str, Any] = {
-        "@odata.etag": etag(m.version),
-        "id": rest_id(shown_id),
-        "createdDateTime": timestamp(m.created_at),
-        "lastModifiedDateTime": timestamp(m.modified_at),
-        "changeKey": ids.change_key(m.version),
-        "categories": list(m.categories),
-        "receivedDateTime": timestamp(m.received_at),
-        "sentDateTime": timestamp(m.sent_at),
-        "hasAttachments": m.has_attachments,
-        "internetMessageId": m.internet_message_id,
-        "subject": m.subject,
-        "bodyPreview": m.body_preview,
-        "importance": m.importance,
-        "parentFolderId": rest_id(m.folder_id),
-        "conversationId": ids.to_rest(m.conversation_id) if m.conversation_id else None,
-        "conversationIndex": _conversation_index(m),
-        "isDeliveryReceiptRequested": False,
-        "isReadReceiptRequested": False,
-        "isRead": m.is_read,
-        "isDraft": m.is_draft,
-        "webLink": web_link(m.id),
-        "inferenceClassification": "focused",
-        "body": body(m.body, m.body_type, body_type),
-    }
-    if m.sender is not None:
-        entity["sender"] = recipient(m.sender)
-    if m.from_ is not None:
-        entity["from"] = recipient(m.from_)
-    entity.update(
-        {
-            "toRecipients": [recipient(a) for a in m.to],
-            "ccRecipients": [recipient(a) for a in m.cc],
-            "bccRecipients": [recipient(a) for a in m.bcc],
-            "replyTo": [recipient(a) for a in m.reply_to],
-            "flag": {"flagStatus": flag_status},
-        }
+    shown = _Shown(shown_id, body_type, flag_status)
+    keys = _message_keys(
+        m.sender is not None, m.from_ is not None, None if chosen is None else tuple(chosen)
     )
-    if wants(chosen, "internetMessageHeaders"):
-        entity["internetMessageHeaders"] = [{"name": n, "value": v} for n, v in m.headers]
-    if wants(chosen, "uniqueBody"):
-        entity["uniqueBody"] = body(m.body, m.body_type, body_type)
-    return select(entity, chosen, "message")
+    return {key: _MESSAGE[key](m, shown) for key in keys}
 
 
 def _conversation_index(m: Message) -> str:
