@@ -16,10 +16,10 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from . import ids, prefilter, query
 from .mime import (
@@ -33,6 +33,7 @@ from .mime import (
 )
 from .mime import build_mime as build_mime  # re-exported: part of the store contract
 
+_T = TypeVar("_T")
 MailboxType = Literal["user", "shared", "room", "equipment"]
 Importance = Literal["low", "normal", "high"]
 
@@ -380,16 +381,54 @@ def _addrs_from(value: str) -> list[Address]:
 
 
 class _ThreadConnection:
-    """One thread's SQLite connection, closed when the thread ends (its locals are dropped):
-    the web server runs a thread per HTTP connection, so connections must not pile up."""
+    """One thread's SQLite connection, handed back when the thread ends (its locals are
+    dropped): the web server runs a thread per HTTP connection, so connections must not pile
+    up; one kept idle keeps its statement and page caches warm for the next thread."""
 
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+    def __init__(self, idle: _IdleConnections) -> None:
+        self.idle = idle
+        self.conn = idle.take()
 
     def __del__(self) -> None:
-        self.conn.close()
+        self.idle.give_back(self.conn)
+
+
+class _IdleConnections:
+    """The SQLite connections no thread holds, up to ``KEEP``; the others are closed."""
+
+    KEEP = 64  # above the pack's HTTP pool of 32 connections
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._idle: list[sqlite3.Connection] = []
+        # Re-entrant: a holder may be dropped (give_back) by a garbage collection that runs
+        # while this thread is inside take or give_back.
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def give_back(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self.KEEP and not conn.in_transaction:
+                self._idle.append(conn)
+                return
+        conn.close()  # a no-op for one Store.close closed already
+
+    def close(self) -> None:
+        """Closes the idle connections, and from now on those given back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 class Store:
@@ -399,13 +438,14 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._idle = _IdleConnections(self.path)
         self._write_lock = threading.RLock()
         self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._connections_lock = threading.Lock()
         # Bumped after every write transaction: reads cached with an older value are stale.
         # (The sandbox is the one process writing its state.)
         self._generation = 0
-        self._kept: dict[tuple[str, Any], tuple[int, list[tuple[Any, ...]]]] = {}
+        self._kept: dict[Hashable, tuple[int, Any]] = {}
         self._kept_lock = threading.Lock()
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -415,7 +455,7 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         holder: _ThreadConnection | None = getattr(self._local, "conn", None)
         if holder is None:
-            holder = _ThreadConnection(self.path)
+            holder = _ThreadConnection(self._idle)
             self._local.conn = holder
             with self._connections_lock:
                 self._connections.add(holder)
@@ -447,24 +487,28 @@ class Store:
         cur = self._conn().execute(sql, tuple(params))
         return cur.fetchall()
 
-    _KEPT = 4096  # reads kept (a fan-out reads each mailbox's folder tree twice)
+    _KEPT = 4096  # reads kept (a fan-out reads each mailbox and its folder tree twice)
 
-    def _kept_query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        """``_query`` for rows every request reads again (folder trees, apps): read once per
-        write; a writer inside its transaction reads its own rows, never the kept ones."""
-        generation = self._generation  # read before the query: a write during it invalidates
-        key = (sql, params)
-        kept = self._kept.get(key)
+    def kept(self, key: Hashable, read: Callable[[], _T]) -> _T:
+        """``read()``, kept until the next write, for what requests read again and again (a
+        mailbox, its folder tree, an app). The value is shared: callers must not change it. A
+        writer inside its transaction reads its own rows, never a kept value."""
+        generation = self._generation  # read before reading: a write meanwhile invalidates
+        found = self._kept.get(key)
         writing = self._conn().in_transaction
-        if kept is not None and kept[0] == generation and not writing:
-            return kept[1]
-        rows = self._query(sql, params)
+        if found is not None and found[0] == generation and not writing:
+            return found[1]
+        value = read()
         if not writing:
             with self._kept_lock:
                 if len(self._kept) >= self._KEPT:
                     del self._kept[next(iter(self._kept))]
-                self._kept[key] = (generation, rows)
-        return rows
+                self._kept[key] = (generation, value)
+        return value
+
+    def _kept_query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """``_query`` through ``kept``: the rows are shared, so callers read them only."""
+        return self.kept((sql, params), lambda: self._query(sql, params))
 
     def _new_key_bytes(self) -> bytes:
         source: Callable[[], bytes] | None = getattr(self._local, "key_source", None)
@@ -652,7 +696,7 @@ class Store:
             text = ref.strip().lower()
             if text.startswith("smtp:"):
                 text = text[5:]
-            rows = self._query(
+            rows = self._kept_query(
                 "SELECT * FROM mailboxes WHERE address = ? OR guid = ? OR lower(sid) = ? "
                 "OR id = (SELECT mailbox_id FROM mailbox_aliases WHERE alias = ?)",
                 (text, text, text, text),
@@ -738,16 +782,16 @@ class Store:
                 + "WHERE f.mailbox_id = ? ORDER BY f.display_name COLLATE NOCASE",
                 (mailbox_id,),
             )
-        every = [self._folder_from(r) for r in rows]
         if parent_id is None:
-            root = next((f for f in every if f.well_known == _ROOT), None)
+            root = next((r for r in rows if r[3] == _ROOT), None)
             if root is None:
                 return []
-            parent_id = root.id
+            parent_id = root[0]
         else:
             parent_id = ids.canonical(parent_id, "folder") or parent_id
         if not deep:
-            return [f for f in every if f.parent_id == parent_id]
+            return [self._folder_from(r) for r in rows if r[2] == parent_id]
+        every = [self._folder_from(r) for r in rows]
         wanted, found = {parent_id}, []
         changed = True
         while changed:
@@ -1525,6 +1569,7 @@ class Store:
             for holder in list(self._connections):
                 holder.conn.close()
             self._connections = weakref.WeakSet()
+        self._idle.close()
         self._local = threading.local()
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import flags, query
-from ..store import Folder, Message
+from ..store import Folder, Message, Store
 from ..web import Response
 from . import compose, errors, message_query, odata, permissions, responses, serialize
 from .pipeline import GraphCall, GraphRoutes
@@ -151,10 +151,16 @@ def message_response(
 
 
 # -- collection --------------------------------------------------------------------------------
-def visible_folders(call: GraphCall) -> list[Folder]:
-    """Every mail folder ``/messages`` spans (recoverable items are not among them), uncounted."""
+def visible_folders(call: GraphCall) -> tuple[Folder, ...]:
+    """Every mail folder ``/messages`` spans (recoverable items are not among them), uncounted
+    and shared until the next write (read only)."""
     assert call.mailbox is not None
-    folders = call.store.folders(call.mailbox.id, deep=True, counts=False)
+    mailbox_id, store = call.mailbox.id, call.store
+    return store.kept(("graph.visible_folders", mailbox_id), lambda: _visible(store, mailbox_id))
+
+
+def _visible(store: Store, mailbox_id: int) -> tuple[Folder, ...]:
+    folders = store.folders(mailbox_id, deep=True, counts=False)
     hidden = {f.id for f in folders if f.well_known in _RECOVERABLE}
     by_id = {f.id: f for f in folders}
 
@@ -166,7 +172,7 @@ def visible_folders(call: GraphCall) -> list[Folder]:
             parent = by_id[parent].parent_id if parent in by_id else None
         return False
 
-    return [f for f in folders if f.id not in hidden and not under_hidden(f)]
+    return tuple(f for f in folders if f.id not in hidden and not under_hidden(f))
 
 
 def _check_orderby(options: odata.QueryOptions) -> None:
@@ -213,7 +219,7 @@ def matching(call: GraphCall, options: odata.QueryOptions) -> list[Message]:
     _check_orderby(options)
     assert call.mailbox is not None
     folder = call.folder() if "folder" in call.params else None
-    folders = [folder] if folder is not None else visible_folders(call)
+    folders = (folder,) if folder is not None else visible_folders(call)
     try:
         candidates = call.store.search(call.mailbox.id, predicate, folders)
     except query.QueryError as exc:

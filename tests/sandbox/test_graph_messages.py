@@ -480,3 +480,18 @@ def test_message_size_through_extended_property(graph: GraphClient) -> None:
         params={"$expand": "singleValueExtendedProperties($filter=id eq 'String 0x1000')"},
     )
     assert other["singleValueExtendedProperties"] == []
+
+
+def test_messages_span_a_folder_made_after_an_earlier_listing(fresh: GraphClient) -> None:
+    # The folders /messages spans are kept between writes: a new folder must join them.
+    phish = fresh.phish()
+    wanted = f"?$filter=internetMessageId eq '{phish['internetMessageId']}'&$select=parentFolderId"
+    [before] = fresh.messages("alice@contoso.com", wanted)
+    cases = fresh.ok(
+        "POST", f"{ALICE}/mailFolders/inbox/childFolders", 201, json={"displayName": "Cases"}
+    )
+    fresh.ok(
+        "POST", f"{ALICE}/messages/{phish['id']}/move", 201, json={"destinationId": cases["id"]}
+    )
+    [after] = fresh.messages("alice@contoso.com", wanted)
+    assert before["parentFolderId"] != cases["id"] == after["parentFolderId"]

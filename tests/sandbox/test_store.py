@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -346,9 +347,16 @@ def test_threads_get_their_own_connections(store: Store, alice: Mailbox) -> None
     assert len(store.messages(alice.id)) == 20
 
 
-def test_connections_of_finished_threads_are_closed(store: Store, alice: Mailbox) -> None:
+def test_connections_of_finished_threads_serve_the_next_threads(
+    store: Store, alice: Mailbox
+) -> None:
+    # A thread per HTTP connection: a finished thread's SQLite connection goes to the next
+    # thread (its caches warm), so connections neither pile up nor are opened per thread.
+    used: list[sqlite3.Connection] = []
+
     def touch() -> None:
         assert store.mailbox(alice.id) is not None
+        used.append(store._conn())
 
     for _ in range(3):
         threads = [threading.Thread(target=touch) for _ in range(20)]
@@ -356,8 +364,12 @@ def test_connections_of_finished_threads_are_closed(store: Store, alice: Mailbox
             thread.start()
         for thread in threads:
             thread.join()
-    gc.collect()
+        gc.collect()
+    assert len(used) == 60 and len({id(conn) for conn in used}) <= 21
     assert len(store._connections) <= 2  # this thread's, plus at most one not yet collected
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # the idle ones are closed with the store
+        used[-1].execute("SELECT 1")
 
 
 def test_deterministic_ids_repeat(tmp_path: Path) -> None:
