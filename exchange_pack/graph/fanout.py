@@ -32,7 +32,7 @@ from ..errors import ExchangePackError, ThrottledError, TransientError, director
 from ..models import MailboxStatus, MessageSummary, SearchCriteria
 from .errors import retry_after_seconds
 from .folders import FolderDirectory, listing_path, well_known
-from .search import Check, FirstPage, summaries
+from .search import Check, FirstPage, Found, named, summary
 from .shape import mailbox_info
 from .transport import (
     BATCH_LIMIT,
@@ -69,7 +69,10 @@ class MailboxSearch:
     link: str | None  # root-relative URL of the next page to fetch
     check: Check | None
     limit: int
-    items: list[dict[str, Any]] = field(default_factory=list)
+    criteria: SearchCriteria
+    # Summarised as the pages arrive, while the batches still in flight keep the main thread
+    # idle; the folders are named once every listing is in.
+    items: list[Found] = field(default_factory=list)
     status: MailboxStatus | None = None
     answered: bool = False  # a page came back (a 404 before that: no mailbox)
     started: bool = False  # its first page went out in a batch
@@ -79,7 +82,8 @@ class MailboxSearch:
         self.answered = True
         for item in page.get("value") or []:
             if len(self.items) < self.limit and (self.check is None or self.check(item)):
-                self.items.append(item)
+                found = summary(item, self.address, self.criteria)
+                self.items.append((found, item.get("parentFolderId")))
         next_link = page.get("@odata.nextLink")
         more = next_link and len(self.items) < self.limit
         self.link = client.relative(next_link) if more else None
@@ -172,9 +176,9 @@ class _Pipeline:
             if folder is not None:
                 target = well_known(folder) or self.folders.resolve(address, folder)
             link, check = self.first_page.request(address, target)
-            return MailboxSearch(address, link, check, self.limit)
+            return MailboxSearch(address, link, check, self.limit, self.criteria)
         except ExchangePackError as error:
-            search = MailboxSearch(address, None, None, self.limit)
+            search = MailboxSearch(address, None, None, self.limit, self.criteria)
             search.fail(error)
             return search
 
@@ -445,9 +449,7 @@ def _results(
         status = search.status or MailboxStatus(mailbox=search.address, status="ok")
         if drop_missing and status.status == "not_found" and not search.answered:
             continue  # a directory user without a mailbox (Graph: 404 on its messages)
-        found = summaries(
-            search.items, search.address, criteria, partial(folders.name_of, search.address)
-        )
+        found = named(search.items, criteria, partial(folders.name_of, search.address))
         results.append((status.model_copy(update={"count": len(found)}), found))
     return results
 

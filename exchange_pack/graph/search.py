@@ -142,6 +142,27 @@ def folder_label(folder: str | None) -> str | None:
     return well_known(folder) or folder.strip().strip("/")
 
 
+def summary(item: dict[str, Any], mailbox: str, criteria: SearchCriteria) -> MessageSummary:
+    """A found message as a summary, its folder not named yet."""
+    found = message_summary(item, mailbox, None)
+    if criteria.attachment_name:
+        found.attachment_names = attachment_names(item)
+    return found
+
+
+Found = tuple[MessageSummary, str | None]  # a summary and the id of its message's folder
+
+
+def named(
+    found: list[Found], criteria: SearchCriteria, folder_name: Callable[[str | None], str | None]
+) -> list[MessageSummary]:
+    """The summaries, their folders named after the searched folder, else by folder id."""
+    label = folder_label(criteria.folder)
+    for message, folder_id in found:
+        message.folder = label or folder_name(folder_id)
+    return [message for message, _ in found]
+
+
 def summaries(
     items: list[dict[str, Any]],
     mailbox: str,
@@ -149,12 +170,5 @@ def summaries(
     folder_name: Callable[[str | None], str | None],
 ) -> list[MessageSummary]:
     """Found messages as summaries, folders named after the searched folder or by id."""
-    label = folder_label(criteria.folder)
-    found = []
-    for item in items:
-        folder = label or folder_name(item.get("parentFolderId"))
-        summary = message_summary(item, mailbox, folder)
-        if criteria.attachment_name:
-            summary.attachment_names = attachment_names(item)
-        found.append(summary)
-    return found
+    found = [(summary(item, mailbox, criteria), item.get("parentFolderId")) for item in items]
+    return named(found, criteria, folder_name)
