@@ -301,12 +301,17 @@ class Tenant:
 
     def in_scope(self, client_id: str, mailbox: Mailbox) -> bool:
         """RBAC for Applications: False when the app's mailbox scope excludes this mailbox."""
-        app = self.app(client_id)
-        if app is None or app.mailbox_scope is None:
+        allowed = self.store.kept(("app.mailbox_scope", client_id), lambda: self._scope(client_id))
+        if allowed is None:
             return True
-        allowed = {address.lower() for address in app.mailbox_scope}
         names = {mailbox.address.lower(), *(alias.lower() for alias in mailbox.aliases)}
         return bool(allowed & names)
+
+    def _scope(self, client_id: str) -> frozenset[str] | None:
+        app = self.app(client_id)
+        if app is None or app.mailbox_scope is None:
+            return None
+        return frozenset(address.lower() for address in app.mailbox_scope)
 
     # -- throttling ----------------------------------------------------------------------------
     def throttle(

@@ -26,6 +26,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 Body = bytes | Iterable[bytes]
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def compact_json(obj: Any) -> bytes:
+    """``obj`` as compact UTF-8 JSON (one encoder for every answer, not one per call)."""
+    return _COMPACT.encode(obj).encode("utf-8")
+
+
 @functools.lru_cache(maxsize=1024)
 def _query_pairs(query: str) -> tuple[tuple[str, str], ...]:
     return tuple(parse_qsl(query, keep_blank_values=True))
@@ -67,7 +75,7 @@ class Response:
 
     @classmethod
     def json(cls, status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
-        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = compact_json(obj)
         hdrs = {"Content-Type": "application/json; charset=utf-8"}
         hdrs.update(headers or {})
         return cls(status, hdrs, data)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..tenant import HELD_SLOTS, LATENCY_WAITED
-from ..web import Request, Response, parse_query
+from ..web import Request, Response, compact_json, parse_query
 from . import errors
 from .pipeline import BATCH_CLAIMS, GraphCall, GraphRoutes
 
@@ -157,14 +157,10 @@ class _Entry:
     def encoded(self) -> bytes:
         """The entry as a JSON object; the body is spliced in as the JSON text it already is."""
         head = {"id": self.id, "status": self.status, "headers": self.headers}
-        text = _dumps(head)
+        text = compact_json(head)
         if self.body is None:
             return text
         return text[:-1] + b',"body":' + self.body + b"}"
-
-
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _failed_dependency(item_id: str) -> _Entry:
@@ -172,7 +168,7 @@ def _failed_dependency(item_id: str) -> _Entry:
         item_id,
         424,
         {},
-        _dumps(
+        compact_json(
             {
                 "error": {
                     "code": "FailedDependency",
