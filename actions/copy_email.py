@@ -6,13 +6,12 @@ across mailboxes; EWS: CopyItem (with the destination mailbox's folder).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.outputs import CopyResult
 from exchange_pack.actions.targets import completed, locate_message, message_ref_of
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "copy_email"
 
@@ -47,4 +46,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -8,7 +8,6 @@ would be removed and changes nothing.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.attachments import keep_copy, require_selection, select_attachments
@@ -19,7 +18,7 @@ from exchange_pack.actions.targets import mailbox_of, message_ref
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.errors import AttachmentNotFoundError, ConfigError, ExchangePackError
 from exchange_pack.models import FileDigest
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "delete_attachments"
 
@@ -103,4 +102,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

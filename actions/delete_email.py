@@ -7,7 +7,6 @@ SoftDelete, HardDelete). ``dry_run`` resolves the messages and changes nothing.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from typing import Any
 
@@ -15,7 +14,7 @@ from exchange_pack.actions.deletion import delete_messages
 from exchange_pack.actions.outputs import DeleteEmailResult
 from exchange_pack.actions.targets import delete_targets
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "delete_email"
 
@@ -58,4 +57,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

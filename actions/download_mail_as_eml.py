@@ -6,7 +6,6 @@ with SHA-256, SHA-1 and MD5 computed on the way; the header block is summarized 
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.eml import (
@@ -20,7 +19,7 @@ from exchange_pack.actions.outputs import EmlResult
 from exchange_pack.actions.targets import completed, locate_message
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.errors import InputError
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "download_mail_as_eml"
 
@@ -71,4 +70,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

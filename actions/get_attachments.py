@@ -6,7 +6,6 @@ GetAttachment. Attached messages are saved as ``.eml``.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.attachments import save_attachments, select_attachments
@@ -14,7 +13,7 @@ from exchange_pack.actions.files import OutputFolder
 from exchange_pack.actions.outputs import AttachmentsResult
 from exchange_pack.actions.targets import mailbox_of, message_ref
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "get_attachments"
 
@@ -60,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -5,13 +5,12 @@ Graph: ``GET /users/{id}/contacts``; EWS: FindItem in the Contacts folder.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.outputs import ContactsResult
 from exchange_pack.actions.targets import mailbox_of
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "get_contacts"
 
@@ -39,4 +38,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -8,13 +8,12 @@ unwrapped), attachments hashed while streaming, and a reported original unwrappe
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.targets import mailbox_of, message_ref
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.enrich import enrich_message
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "get_email"
 
@@ -51,4 +50,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

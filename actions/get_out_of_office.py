@@ -5,12 +5,11 @@ Graph: ``GET /users/{id}/mailboxSettings/automaticRepliesSetting``; EWS: GetUser
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.targets import mailbox_of
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "get_out_of_office"
 
@@ -32,4 +31,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -5,13 +5,12 @@ EWS: GetSearchableMailboxes; Graph: ``GET /users`` (users with a mailbox) and th
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from typing import Any
 
 from exchange_pack.actions.outputs import SearchableMailboxesResult
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "get_searchable_mailboxes"
 
@@ -34,4 +33,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -7,14 +7,13 @@ sender's mail to Junk Email (removed again when is_junk is false).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.outputs import JunkOutcome
 from exchange_pack.actions.targets import locate_message
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.models import MessageRef
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "junk_mail"
 
@@ -64,4 +63,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

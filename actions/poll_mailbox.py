@@ -8,14 +8,13 @@ engine stores ``checkpoint`` from the output and passes it to the next run.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.checkpoint import Journal
 from exchange_pack.actions.polling import poll
 from exchange_pack.actions.targets import mailbox_of
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "poll_mailbox"
 
@@ -45,4 +44,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -7,7 +7,6 @@ message given by id is read inside those requests, not before them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from exchange_pack.actions.drafts import outgoing_message
 from exchange_pack.actions.outputs import ReplyResult
 from exchange_pack.actions.targets import locate_message, message_ref_of
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "reply_to_email"
 
@@ -45,4 +44,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

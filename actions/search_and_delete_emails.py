@@ -8,12 +8,11 @@ searches, ``estimateStatistics`` and ``purgeData``.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.campaign import action
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "search_and_delete_emails"
 
@@ -29,4 +28,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -7,13 +7,12 @@ locally by the backend, never dropped.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.search import criteria_from, search
 from exchange_pack.actions.targets import every_mailbox, search_scope
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "search_emails_extended"
 
@@ -60,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -7,7 +7,6 @@ have gone out is never repeated (OUTCOME_UNKNOWN instead).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from exchange_pack.actions.drafts import outgoing_message, require_recipients
 from exchange_pack.actions.outputs import SendResult
 from exchange_pack.actions.targets import mailbox_of
 from exchange_pack.config import ConnectionConfig
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "send_email"
 
@@ -46,4 +45,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -6,13 +6,12 @@ the mailbox's Inbox folder. Exit 0 when usable; 77 (permission) or 78 (config) o
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from exchange_pack.actions.connection import connection_report
 from exchange_pack.config import ConnectionConfig
 from exchange_pack.manifest import load_manifest
-from exchange_pack.runtime import ActionContext, ActionResult, run_action
+from exchange_pack.runtime import ActionContext, ActionResult, exit_process, run_action
 
 ACTION_ID = "test_connection"
 
@@ -47,4 +46,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -1,7 +1,6 @@
 """``python -m exchange_pack``: the ``exchange-pack`` command."""
 
-import sys
-
 from .cli import main
+from .runtime import exit_process
 
-sys.exit(main())
+exit_process(main())

@@ -7,12 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .docs import render, render_platforms, updated_platforms, updated_readme
 from .errors import ConfigError, ExchangePackError, InputError
 from .manifest import load_manifest, pack_root
-from .runtime import report_failure, run_action
+from .runtime import exit_process, report_failure, run_action
 
 USAGE = """exchange-pack run ACTION [--config FILE] [--verbose] [--<parameter> VALUE ...]
        exchange-pack actions [--json]
@@ -138,5 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
 
 
+def console() -> NoReturn:
+    """The ``exchange-pack`` console script: :func:`main` in a process of its own."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -3,6 +3,7 @@
 import sys
 
 from .cli import main
+from .runtime import exit_process
 
 if __name__ == "__main__":
-    sys.exit(main(["run", *sys.argv[1:]]))
+    exit_process(main(["run", *sys.argv[1:]]))

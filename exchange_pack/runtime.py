@@ -1,20 +1,21 @@
 """The action contract on the command line: ``python actions/<id>.py`` and ``exchange-pack run``.
 
-Every ``actions/<id>.py`` ends with ``sys.exit(main())`` where ``main`` calls :func:`run_action`
-with the script's ``run(params, config, ctx)``. Inputs come from stdin JSON, ``--flags`` and the
-environment (:func:`exchange_pack.inputs.read_input`); :func:`exchange_pack.runner.execute` runs
-the action; stdout gets exactly one JSON envelope (indented on a terminal or with ``--pretty``,
-one line otherwise); stderr is empty on success and one ``ERROR <CODE>: message`` line on
-failure; the exit code is sysexits.
+Every ``actions/<id>.py`` ends with ``exit_process(main())`` where ``main`` calls
+:func:`run_action` with the script's ``run(params, config, ctx)``. Inputs come from stdin JSON,
+``--flags`` and the environment (:func:`exchange_pack.inputs.read_input`);
+:func:`exchange_pack.runner.execute` runs the action; stdout gets exactly one JSON envelope
+(indented on a terminal or with ``--pretty``, one line otherwise); stderr is empty on success
+and one ``ERROR <CODE>: message`` line on failure; the exit code is sysexits.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from .context import ActionContext, RunFunction
 from .envelope import ActionResult
@@ -97,6 +98,18 @@ def run_action(
         progress_stream=stderr,
     )
     return emit(outcome, stdout, stderr, args.pretty)
+
+
+def exit_process(code: int) -> NoReturn:
+    """Ends an action's own process with ``code`` once its envelope is out.
+
+    What the action leaves behind is frozen first (``gc.freeze``), so the interpreter's shutdown
+    does not walk it with the cycle collector: 30-60 ms of every action process, spent on
+    nothing. Exit handlers and flushes still run; the pack closes its own files and sessions.
+    For a process the pack owns only: an in-process caller (a platform, a test) keeps collecting.
+    """
+    gc.freeze()
+    sys.exit(code)
 
 
 def report_failure(

@@ -172,11 +172,10 @@ def script_code(action_id: str, manifest: Manifest, what: str) -> str:
         "# Cloud SOAR passes the connection and the action's fields as environment variables\n"
         "# named by field id; the pack prints one JSON envelope on stdout, writes stderr only on\n"
         "# failure and exits non-zero then (sysexits).\n"
-        "import sys\n"
-        "\n"
         "from exchange_pack.platforms.cloud_soar import run\n"
+        "from exchange_pack.runtime import exit_process\n"
         "\n"
-        f"sys.exit(run({action_id!r}))\n"
+        f"exit_process(run({action_id!r}))\n"
     )
 
 
@@ -273,11 +272,10 @@ def daemon_definition(manifest: Manifest) -> dict[str, Any]:
         f"`exchange-pack bundle {PLATFORM}`; do not edit.\n"
         "# Prints a JSON array: one object per new message (kind: incident), then one\n"
         "# kind: checkpoint object; every object carries the checkpoint for the next run.\n"
-        "import sys\n"
-        "\n"
         "from exchange_pack.platforms.cloud_soar import daemon\n"
+        "from exchange_pack.runtime import exit_process\n"
         "\n"
-        "sys.exit(daemon())\n"
+        "exit_process(daemon())\n"
     )
     names = ["kind", "name", "severity", "occurred", "source_id", "redelivered", "checkpoint"]
     names += ["count", *incident_field_names()]

@@ -573,3 +573,30 @@ def test_help_lists_types_defaults_allowed_values_and_required(pack: Path) -> No
     assert "one of: move_to_deleted_items, soft, hard" in text
     assert "--mailboxes (list of string; optional)" in text
     assert "environment variable named by its id" in text
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [["actions/get_out_of_office.py"], ["-m", "exchange_pack.run", "get_out_of_office"]],
+    ids=["script", "module"],
+)
+def test_action_process_freezes_what_is_left_before_shutdown(entry: list[str]) -> None:
+    # exit_process: the interpreter's shutdown skips what the action left (gc.freeze), and the
+    # exit handlers still run (this one reports the frozen count).
+    root = Path(__file__).resolve().parents[2]
+    probe = (
+        "import atexit, gc, runpy, sys\n"
+        "atexit.register(lambda: sys.stderr.write(f'frozen={gc.get_freeze_count()}'))\n"
+        f"sys.argv = [{entry[-1]!r}, '--help']\n"
+        + (
+            f"runpy.run_path({entry[0]!r}, run_name='__main__')\n"
+            if len(entry) == 1
+            else "sys.argv = ['run', 'get_out_of_office', '--help']\n"
+            "runpy.run_module('exchange_pack.run', run_name='__main__')\n"
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=root, timeout=60
+    )
+    assert done.returncode == 0 and "get_out_of_office" in done.stdout
+    assert int(done.stderr.rsplit("frozen=", 1)[1]) > 1000
