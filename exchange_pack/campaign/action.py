@@ -96,9 +96,7 @@ def run(params: dict[str, Any], config: ConnectionConfig, ctx: ActionContext) ->
 
     if cursor and token:
         resume = decode_cursor(cursor, approval.token_id(token))
-        addresses = (
-            resume.mailboxes if resume.rest_from is None else taken_up(resume, approved_scope())
-        )
+        addresses = taken_up(resume, approved_scope)
     elif listed:
         addresses = listed
     elif requested == "ediscovery":

@@ -88,11 +88,11 @@ def _gone_from_scope(mailbox: str) -> InputError:
     )
 
 
-def taken_up(resume: Resume, scope: Sequence[str]) -> list[str]:
-    """The mailboxes a rerun searches: those named, then ``scope`` from ``rest_from`` on
-    (InputError when the scope no longer holds it)."""
+def taken_up(resume: Resume, scope: Callable[[], Sequence[str]]) -> list[str]:
+    """The mailboxes a rerun searches: those named, then ``scope()`` (read only then) from
+    ``rest_from`` on (InputError when the scope no longer holds it)."""
     if resume.rest_from is None:
         return resume.mailboxes
-    rest = from_mailbox(scope, resume.rest_from, _gone_from_scope)
+    rest = from_mailbox(scope(), resume.rest_from, _gone_from_scope)
     named = {address.lower() for address in resume.mailboxes}
     return resume.mailboxes + [address for address in rest if address.lower() not in named]
